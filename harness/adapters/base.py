@@ -1,0 +1,78 @@
+"""The adapter interface: how the harness talks to one implementation.
+
+An adapter turns protocol requests into responses. Requests are batched so
+that adapters which can pipeline (subprocess, browser) do; the in-process
+adapter simply loops. Adapters never raise for implementation misbehaviour:
+they return a Response whose ``fault`` says what went wrong.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Request:
+    op: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Response:
+    ok: bool
+    fields: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None  # protocol error class when ok is False
+    message: str = ""
+    fault: str | None = None  # the implementation misbehaved (crash, hang, garbage): grade "error"
+    elapsed: float = 0.0
+
+    @classmethod
+    def faulted(cls, reason: str) -> "Response":
+        return cls(ok=False, error=None, message=reason, fault=reason)
+
+
+@dataclass(frozen=True)
+class Hello:
+    name: str
+    version: str
+    protocol: int
+    suites: tuple[int, ...]
+    capabilities: tuple[str, ...]
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> "Hello":
+        return cls(
+            name=str(fields.get("name", "?")),
+            version=str(fields.get("version", "?")),
+            protocol=int(fields.get("protocol", 0)),
+            suites=tuple(int(s) for s in fields.get("suites", ())),
+            capabilities=tuple(str(c) for c in fields.get("capabilities", ())),
+        )
+
+
+class AdapterError(Exception):
+    """The implementation cannot be used at all (does not start, fails hello)."""
+
+
+class Adapter(ABC):
+    name: str
+    hello: Hello
+
+    @abstractmethod
+    def run(self, requests: Sequence[Request]) -> list[Response]:
+        """Answer every request, in order, one Response each."""
+
+    def call(self, request: Request) -> Response:
+        return self.run([request])[0]
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "Adapter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

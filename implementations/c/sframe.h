@@ -1,0 +1,96 @@
+/*
+ * sframe.h - an independent implementation of SFrame (RFC 9605) over
+ * OpenSSL 3 libcrypto.
+ *
+ * Stateless primitives only: header encode/parse, key derivation,
+ * the per-suite AEAD, and whole-frame encrypt/decrypt for one key.
+ */
+#ifndef SFRAME_H
+#define SFRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SF_MAX_HEADER_LEN 17 /* 1 config byte + 8 KID bytes + 8 CTR bytes */
+#define SF_NONCE_LEN 12
+#define SF_MAX_KEY_LEN 96  /* largest Nk (suites 6-8) */
+#define SF_MAX_HASH_LEN 64 /* largest Nh */
+#define SF_MAX_TAG_LEN 16
+
+typedef enum {
+    SF_OK = 0,
+    SF_ERR_MALFORMED,   /* header/ciphertext cannot be parsed */
+    SF_ERR_AUTH,        /* tag does not verify */
+    SF_ERR_UNKNOWN_KID, /* header KID is not the installed KID */
+    SF_ERR_UNSUPPORTED, /* unknown cipher suite */
+    SF_ERR_INVALID,     /* bad argument (key/nonce length, ...) */
+    SF_ERR_INTERNAL     /* allocation or libcrypto failure */
+} sf_err;
+
+typedef enum { SF_AEAD_CTR_HMAC, SF_AEAD_GCM } sf_aead_kind;
+
+typedef struct {
+    uint16_t id;         /* IANA code point */
+    const char *name;
+    const char *hash;    /* OpenSSL digest name for HKDF (and HMAC) */
+    sf_aead_kind kind;
+    size_t nh;           /* hash output length */
+    size_t nka;          /* AES key length (CTR+HMAC suites), else 0 */
+    size_t nk;           /* AEAD key length */
+    size_t nn;           /* nonce length */
+    size_t nt;           /* tag length */
+} sf_suite;
+
+/* Returns the suite with the given code point, or NULL if unsupported. */
+const sf_suite *sf_suite_get(long long id);
+
+/* Short, stable name of an error class (as used by the wire protocol). */
+const char *sf_err_class(sf_err e);
+
+/* Minimal header encoding. Writes 1..17 bytes to out, returns the length. */
+size_t sf_header_encode(uint64_t kid, uint64_t ctr,
+                        uint8_t out[SF_MAX_HEADER_LEN]);
+
+/*
+ * Parses a header at the start of in[0..len). Accepts non-minimal
+ * encodings. Returns SF_ERR_MALFORMED for empty or truncated input.
+ */
+sf_err sf_header_parse(const uint8_t *in, size_t len, uint64_t *kid,
+                       uint64_t *ctr, size_t *hdr_len);
+
+/* RFC 9605 section 4.4.2: key (suite->nk bytes) and salt (nn bytes). */
+sf_err sf_derive(const sf_suite *s, const uint8_t *base_key, size_t base_len,
+                 uint64_t kid, uint8_t *key, uint8_t *salt);
+
+/*
+ * Raw AEAD. key is s->nk bytes, nonce is s->nn bytes.
+ * seal: out must hold pt_len + s->nt bytes.
+ * open: out must hold ct_len - s->nt bytes (may be NULL if that is 0);
+ *       ct_len < s->nt gives SF_ERR_MALFORMED.
+ */
+sf_err sf_aead_seal(const sf_suite *s, const uint8_t *key,
+                    const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+                    const uint8_t *pt, size_t pt_len, uint8_t *out);
+sf_err sf_aead_open(const sf_suite *s, const uint8_t *key,
+                    const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+                    const uint8_t *ct, size_t ct_len, uint8_t *out);
+
+/*
+ * Whole-frame SFrame encryption at exactly (kid, ctr).
+ * On success *out is a malloc'd buffer (header || ciphertext || tag).
+ */
+sf_err sf_encrypt(const sf_suite *s, const uint8_t *base_key, size_t base_len,
+                  uint64_t kid, uint64_t ctr, const uint8_t *metadata,
+                  size_t md_len, const uint8_t *pt, size_t pt_len,
+                  uint8_t **out, size_t *out_len);
+
+/*
+ * Whole-frame SFrame decryption with one key installed under kid.
+ * On success *out is a malloc'd buffer (never NULL, possibly length 0).
+ */
+sf_err sf_decrypt(const sf_suite *s, const uint8_t *base_key, size_t base_len,
+                  uint64_t kid, const uint8_t *metadata, size_t md_len,
+                  const uint8_t *frame, size_t frame_len, uint8_t **out,
+                  size_t *out_len);
+
+#endif /* SFRAME_H */
