@@ -63,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="expose an implementation over wire protocol v1 on stdio")
     _add_impl(serve)
 
+    bench = sub.add_parser("bench", help="adapter throughput against same-run baselines")
+    bench.add_argument("--impl", dest="impls", action="append", metavar="NAME",
+                       help="subprocess implementations to compare (default: python-subprocess, c, js)")
+    bench.add_argument("--size", type=int, default=1024, help="frame size in bytes (default 1024)")
+    bench.add_argument("--ops", type=int, default=2000, help="operations per repeat (default 2000)")
+    bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--json", type=Path, metavar="PATH", help="write bench JSON here")
+
     vec = sub.add_parser("vectors", help="regenerate or check vectors/generated")
     group = vec.add_mutually_exclusive_group(required=True)
     group.add_argument("--write", action="store_true")
@@ -70,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("run", "list", "serve", "vectors")
+COMMANDS = ("run", "list", "serve", "bench", "vectors")
 
 
 def _report_dir(out: Path) -> Path:
@@ -101,6 +109,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(summary_line(result))
         else:
             print_summary(result, sys.stdout)
+    if len(results) > 1 and not args.quiet:
+        print("\nsummary:")
+        for result in results:
+            print("  " + summary_line(result))
     outputs = {"json": args.json, "junit": args.junit}
     if args.out is not None:
         directory = _report_dir(args.out)
@@ -132,6 +144,22 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    if args.size < 0 or args.ops < 1 or args.repeats < 1:
+        raise UsageError("--size must be >= 0, --ops and --repeats >= 1")
+    try:
+        report = bench.run_bench(args.impls or ["python-subprocess", "c", "js"], args.size, args.ops, args.repeats)
+    except RuntimeError as e:
+        print(f"harness: {e}", file=sys.stderr)
+        return EXIT_FAIL
+    bench.print_table(report)
+    if args.json:
+        bench.write(report, args.json)
+    return EXIT_OK
+
+
 def _cmd_vectors(args: argparse.Namespace) -> int:
     from . import vectorgen
 
@@ -145,7 +173,7 @@ def _cmd_vectors(args: argparse.Namespace) -> int:
     return EXIT_FAIL if stale else EXIT_OK
 
 
-HANDLERS = {"run": _cmd_run, "list": _cmd_list, "serve": _cmd_serve, "vectors": _cmd_vectors}
+HANDLERS = {"run": _cmd_run, "list": _cmd_list, "serve": _cmd_serve, "bench": _cmd_bench, "vectors": _cmd_vectors}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,7 +32,7 @@ static void skip_ws(parser *p)
     }
 }
 
-static int hexval(char c)
+int json_hexval(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -51,7 +51,7 @@ static int read_u4(parser *p, unsigned *out)
     if (p->n - p->i < 4)
         return fail(p, "truncated \\u escape");
     for (k = 0; k < 4; k++) {
-        int h = hexval(p->s[p->i + k]);
+        int h = json_hexval(p->s[p->i + k]);
         if (h < 0)
             return fail(p, "bad \\u escape");
         v = (v << 4) | (unsigned)h;

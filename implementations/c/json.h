@@ -67,4 +67,7 @@ void jb_hex(jbuf *b, const uint8_t *d, size_t n);  /* quoted lowercase hex */
 void jb_u64_str(jbuf *b, uint64_t v);              /* quoted decimal */
 void jb_i64(jbuf *b, long long v);                 /* bare integer */
 
+/* Value of one hex digit (either case), or -1. */
+int json_hexval(char c);
+
 #endif /* SFRAME_JSON_H */

@@ -64,17 +64,6 @@ static void bytes_free(bytes *b)
     b->n = 0;
 }
 
-static int hexdig(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int get_hex(const json_object *o, const char *key, bytes *out,
                    req_err *e)
 {
@@ -96,7 +85,7 @@ static int get_hex(const json_object *o, const char *key, bytes *out,
         return set_err(e, "internal", "out of memory");
     }
     for (k = 0; k < out->n; k++) {
-        int hi = hexdig(m->str[2 * k]), lo = hexdig(m->str[2 * k + 1]);
+        int hi = json_hexval(m->str[2 * k]), lo = json_hexval(m->str[2 * k + 1]);
         if (hi < 0 || lo < 0) {
             bytes_free(out);
             return set_err(e, "invalid_argument", "bad hex digit");
