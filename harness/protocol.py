@@ -16,7 +16,7 @@ PROTOCOL_VERSION = 1
 BINARY_FIELDS = frozenset(
     {"base_key", "metadata", "plaintext", "ciphertext", "header", "data", "key", "salt", "nonce", "aad", "epoch_secret"}
 )
-U64_FIELDS = frozenset({"kid", "ctr", "next_ctr", "epoch", "sender_index", "context_id"})
+U64_FIELDS = frozenset({"kid", "ctr", "next_ctr", "epoch", "sender_index", "context_id", "generation"})
 
 ERROR_CLASSES = (
     "malformed",
