@@ -16,6 +16,15 @@ from .adapters.base import Request
 from .requirements import Level
 
 
+@dataclass(frozen=True)
+class Ref:
+    """A request field taken from an earlier step's response in the same case,
+    e.g. the ``ctx`` handle that ``context_new`` returned."""
+
+    step: int
+    field: str
+
+
 class Expected(str, Enum):
     VALID = "valid"  # must be accepted, with exactly the expected output
     INVALID = "invalid"  # must be rejected
@@ -43,6 +52,10 @@ class Case:
     flags: tuple[str, ...] = ()
     comment: str = ""
     source: str = ""
+
+    @property
+    def stateful(self) -> bool:
+        return any(isinstance(v, Ref) for step in self.steps for v in step.request.fields.values())
 
     @property
     def suite(self) -> int | None:

@@ -19,6 +19,10 @@ from .adapters.base import Response
 from .cases import Case, Expected, Step
 
 
+# The error class the runner gives a step it could not send (an earlier step it depends on failed).
+NOT_RUN = "not_run"
+
+
 class Grade(str, Enum):
     PASS = "pass"
     FAIL = "fail"
@@ -59,6 +63,8 @@ def _mismatch(step: Step, response: Response) -> str | None:
 def _grade_step(case: Case, step: Step, response: Response) -> tuple[Grade, str] | None:
     """The grade this step forces, or None when it is as expected."""
     op = step.request.op
+    if response.error == NOT_RUN:
+        return None  # the step it depends on carries the grade
     if response.fault is not None:
         return Grade.ERROR, f"{op}: {response.fault}"
     if not step.expect_ok and not response.ok and response.error in step.errors:

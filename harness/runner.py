@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TextIO
 
-from .adapters.base import Adapter, Hello, Request
-from .cases import Case
-from .grading import Grade, Outcome, grade
+from .adapters.base import Adapter, Hello, Request, Response
+from .cases import Case, Ref
+from .grading import NOT_RUN, Grade, Outcome, grade
 
 CHUNK = 512
 
@@ -67,18 +67,57 @@ class Progress:
             self.stream.flush()
 
 
+def _resolve(case: Case, index: int, responses: list[Response]) -> Request | Response:
+    """The step's request with its Refs filled in, or a not-run Response when a Ref has no value."""
+    request = case.steps[index].request
+    fields = dict(request.fields)
+    for name, value in request.fields.items():
+        if isinstance(value, Ref):
+            source = responses[value.step]
+            if not source.ok or value.field not in source.fields:
+                return Response(False, error=NOT_RUN, message=f"not run: step {value.step} gave no {value.field!r}")
+            fields[name] = source.fields[value.field]
+    return Request(request.op, fields)
+
+
+def _run_stateless(adapter: Adapter, cases: Sequence[Case]) -> list[list[Response]]:
+    requests = [step.request for case in cases for step in case.steps]
+    responses = adapter.run(requests)
+    out, at = [], 0
+    for case in cases:
+        out.append(responses[at : at + len(case.steps)])
+        at += len(case.steps)
+    return out
+
+
+def _run_stateful(adapter: Adapter, cases: Sequence[Case]) -> list[list[Response]]:
+    """Step k of every case goes in one pipelined batch, after every step k-1 has answered."""
+    results: list[list[Response]] = [[] for _ in cases]
+    for index in range(max(len(c.steps) for c in cases)):
+        pending: list[tuple[int, Request]] = []
+        for i, case in enumerate(cases):
+            if index < len(case.steps):
+                resolved = _resolve(case, index, results[i])
+                if isinstance(resolved, Response):
+                    results[i].append(resolved)
+                else:
+                    pending.append((i, resolved))
+        if pending:
+            for (i, _), response in zip(pending, adapter.run([r for _, r in pending])):
+                results[i].append(response)
+    return results
+
+
 def run_cases(adapter: Adapter, cases: Sequence[Case],
               on_progress: Callable[[int], None] | None = None) -> list[Outcome]:
     outcomes: list[Outcome] = []
     for first in range(0, len(cases), CHUNK):
         chunk = cases[first : first + CHUNK]
-        requests: list[Request] = [step.request for case in chunk for step in case.steps]
-        responses = adapter.run(requests)
-        at = 0
-        for case in chunk:
-            n = len(case.steps)
-            outcomes.append(grade(case, responses[at : at + n]))
-            at += n
+        stateless = [c for c in chunk if not c.stateful]
+        stateful = [c for c in chunk if c.stateful]
+        answered = dict(zip((id(c) for c in stateless), _run_stateless(adapter, stateless) if stateless else []))
+        answered.update(zip((id(c) for c in stateful), _run_stateful(adapter, stateful) if stateful else []))
+        outcomes.extend(grade(case, answered[id(case)]) for case in chunk)
         if on_progress:
             on_progress(len(outcomes))
     return outcomes
