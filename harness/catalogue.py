@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .adapters.base import Request
-from .cases import Case, Expected, Step
+from .cases import Case, Expected, Ref, Step
 from .protocol import from_wire
 from .requirements import REQUIREMENTS, Level, strongest_level
 
@@ -130,12 +130,26 @@ def _decode_steps(t: dict[str, Any], suite: int | None) -> list[Step]:
     return [Step(request, output=output, may_fail=t["result"] == "acceptable")]
 
 
+def _scenario_steps(t: dict[str, Any], suite: int | None) -> list[Step]:
+    """A stateful scenario: {"$ref": [step, field]} request values become Refs."""
+    steps = []
+    for s in t["steps"]:
+        refs = {k: Ref(*v["$ref"]) for k, v in s["request"].items() if isinstance(v, dict) and "$ref" in v}
+        request = Request(s["op"], from_wire({k: v for k, v in s["request"].items() if k not in refs}) | refs)
+        if "errors" in s:
+            steps.append(Step(request, expect_ok=False, errors=tuple(s["errors"])))
+        else:
+            steps.append(Step(request, output=from_wire(s.get("output", {}))))
+    return steps
+
+
 GROUP_TYPES: dict[str, Callable[[dict[str, Any], Any], list[Step]]] = {
     "SFrameRoundTrip": _roundtrip_steps,
     "SFrameDecrypt": _decrypt_steps,
     "SFrameEncryptInvalid": _encrypt_invalid_steps,
     "HeaderCodec": _codec_steps,
     "HeaderDecode": _decode_steps,
+    "KeyManagementScenario": _scenario_steps,
 }
 
 

@@ -1,21 +1,32 @@
-"""Command line: ``python -m harness [run] --impl X``, ``list``, ``serve``, ``vectors``.
+"""Command line: ``python -m harness [run] --impl X``, ``matrix``, ``merge``, ``list``, ``serve``,
+``bench``, ``vectors``.
 
-Exit codes: 0 = no MUST-level failure and no error; 1 = failures; 2 = usage error.
+Exit codes: 0 = no new failure at the --fail-on level and no error; 1 = failures; 2 = usage error.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .adapters.base import AdapterError
 from .catalogue import all_cases, select
-from .registry import REGISTRY, Options, open_adapter
+from .expectations import FAIL_ON
+from .registry import REGISTRY, Options, expand, open_adapter
+from .report import apply_gate, document, update_expectations
+from .report import merge as merge_documents
+
+if TYPE_CHECKING:
+    from .matrix import Matrix
+
+DEFAULT_EXPECTATIONS = Path(__file__).resolve().parent.parent / "expectations"
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -43,6 +54,21 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exclude", action="append", metavar="PATTERN", help="drop matching cases (repeatable)")
 
 
+def _add_outputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write results JSON here")
+    parser.add_argument("--junit", type=Path, metavar="PATH", help="write JUnit XML here")
+    parser.add_argument("--html", type=Path, metavar="PATH", help="write the HTML report here")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="write results.json, junit.xml, index.html (and matrix images) to DIR/<timestamp>/ "
+                             "and point DIR/latest at it")
+    parser.add_argument("--fail-on", choices=FAIL_ON, default="must",
+                        help="failure level that fails the run (default: must; errors always fail)")
+    parser.add_argument("--expectations", type=Path, metavar="DIR",
+                        help="known failures (DIR/<impl>.toml, DIR/matrix.toml): only new failures fail the run")
+    parser.add_argument("--update-expectations", action="store_true",
+                        help="rewrite the expectation files from this run (default DIR: expectations/)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m harness", description="SFrame (RFC 9605) conformance harness")
     parser.add_argument("--version", action="version", version=f"sframe-conformance {__version__}")
@@ -51,11 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the catalogue against implementations (the default command)")
     _add_impl(run, repeat=True)
     _add_selection(run)
-    run.add_argument("--json", type=Path, metavar="PATH", help="write results JSON here")
-    run.add_argument("--junit", type=Path, metavar="PATH", help="write JUnit XML here")
-    run.add_argument("--out", type=Path, metavar="DIR",
-                     help="write results.json and junit.xml to DIR/<timestamp>/ and point DIR/latest at it")
+    run.add_argument("--matrix", action="store_true", help="also run the interop matrix over the same implementations")
+    _add_outputs(run)
     run.add_argument("--quiet", "-q", action="store_true", help="summary line only")
+
+    matrix = sub.add_parser("matrix", help="N x N interop matrix: every implementation encrypts, every other decrypts")
+    matrix.add_argument("--impl", action="append", metavar="NAME", help="implementation (repeatable; default: all)")
+    matrix.add_argument("--timeout", type=float, default=5.0, metavar="S", help="per-request timeout (default 5)")
+    matrix.add_argument("--suite", type=int, action="append", metavar="N", help="suite (repeatable; default: 1-8)")
+    _add_outputs(matrix)
+
+    merge = sub.add_parser("merge", help="combine results.json files from separate jobs into one report")
+    merge.add_argument("files", type=Path, nargs="+", metavar="RESULTS_JSON")
+    _add_outputs(merge)
 
     lst = sub.add_parser("list", help="print the catalogue: id, requirements, level, title")
     _add_selection(lst)
@@ -63,22 +97,56 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="expose an implementation over wire protocol v1 on stdio")
     _add_impl(serve)
 
-    bench = sub.add_parser("bench", help="adapter throughput against same-run baselines")
+    bench = sub.add_parser("bench", help="throughput, latency and overhead against same-run baselines")
     bench.add_argument("--impl", dest="impls", action="append", metavar="NAME",
-                       help="subprocess implementations to compare (default: python-subprocess, c, js)")
-    bench.add_argument("--size", type=int, default=1024, help="frame size in bytes (default 1024)")
-    bench.add_argument("--ops", type=int, default=2000, help="operations per repeat (default 2000)")
+                       help="implementation (repeatable; default: every built one but the browsers)")
+    bench.add_argument("--suite", type=int, action="append", metavar="N", help="suite (repeatable; default 1-8)")
+    bench.add_argument("--quick", action="store_true", help="a tiny budget: suites 1 and 4, small frames, 1 repeat")
     bench.add_argument("--repeats", type=int, default=3)
     bench.add_argument("--json", type=Path, metavar="PATH", help="write bench JSON here")
+    bench.add_argument("--out", type=Path, metavar="DIR",
+                       help="write bench.json, index.html and plots to DIR/<timestamp>/ and point DIR/latest at it")
 
     vec = sub.add_parser("vectors", help="regenerate or check vectors/generated")
     group = vec.add_mutually_exclusive_group(required=True)
     group.add_argument("--write", action="store_true")
     group.add_argument("--check", action="store_true")
+
+    replay = sub.add_parser("replay", help="run one reproducer file (sframe-conformance-repro/v1) and grade it")
+    replay.add_argument("file", type=Path, metavar="FILE")
+    _add_impl(replay)
+
+    diff = sub.add_parser("difffuzz", help="differential fuzzing: every implementation runs the same generated ops")
+    _add_impl(diff, repeat=True)
+    diff.add_argument("--max-time", type=float, default=60.0, metavar="S", help="campaign length (default 60)")
+    diff.add_argument("--max-cases", type=int, metavar="N", help="stop after N cases")
+    diff.add_argument("--seed", type=int, default=0, metavar="N", help="generator seed (default 0)")
+    diff.add_argument("--batch", type=int, default=256, metavar="N", help="requests per pipelined batch")
+    diff.add_argument("--out", type=Path, metavar="DIR", help="findings directory (default fuzz/findings/difffuzz)")
+
+    props = sub.add_parser("properties", help="format-agnostic hypothesis properties through the adapter interface")
+    _add_impl(props)
+    props.add_argument("--seed", type=int, metavar="N", help="hypothesis seed (default: fixed 0; see --random)")
+    props.add_argument("--random", action="store_true", help="a random seed, for campaigns")
+    props.add_argument("--max-examples", type=int, default=100, metavar="N", help="examples per property")
+    props.add_argument("--only", action="append", metavar="NAME", help="run only this property (repeatable)")
+    props.add_argument("--out", type=Path, metavar="DIR", help="findings directory (default fuzz/findings/properties)")
+
+    fuzz = sub.add_parser("fuzz", help="coverage-guided atheris campaign on one fuzz/ target")
+    fuzz.add_argument("--target", required=True, metavar="NAME", help="header, decrypt or context")
+    fuzz.add_argument("--max-time", type=int, metavar="S", help="campaign length in seconds")
+    fuzz.add_argument("--runs", type=int, metavar="N", help="number of inputs to run")
+    fuzz.add_argument("--jobs", type=int, default=1, metavar="N", help="parallel libFuzzer workers (fork mode)")
+
+    corpus = sub.add_parser("corpus", help="seed, merge or minimise a fuzz target's corpus")
+    corpus.add_argument("action", choices=("seed", "merge", "minimise"))
+    corpus.add_argument("--target", required=True, metavar="NAME", help="header, decrypt or context")
+    corpus.add_argument("--from", dest="dirs", type=Path, action="append", default=[], metavar="DIR",
+                        help="merge/minimise: another corpus to fold into the target's (repeatable)")
     return parser
 
 
-COMMANDS = ("run", "list", "serve", "bench", "vectors")
+COMMANDS = ("run", "list", "serve", "bench", "vectors", "matrix", "merge", "replay", "difffuzz", "properties", "fuzz", "corpus")
 
 
 def _report_dir(out: Path) -> Path:
@@ -93,15 +161,15 @@ def _report_dir(out: Path) -> Path:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .reporters import REPORTERS
     from .reporters.console import print_summary, summary_line
     from .runner import Progress, run
 
     cases = select(all_cases(), args.only, args.exclude)
     if not cases:
         raise UsageError("no case matches the --only/--exclude selection")
+    specs = _expand(args.impl)
     results = []
-    for spec in args.impl:
+    for spec in specs:
         with open_adapter(spec, Options(timeout=args.timeout)) as adapter:
             result = run(adapter, cases, Progress(len(cases)))
         results.append(result)
@@ -113,18 +181,104 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("\nsummary:")
         for result in results:
             print("  " + summary_line(result))
-    outputs = {"json": args.json, "junit": args.junit}
-    if args.out is not None:
-        directory = _report_dir(args.out)
-        outputs = {"json": args.json or directory / "results.json", "junit": args.junit or directory / "junit.xml"}
-        print(f"reports written to {directory}")
-    for name, path in outputs.items():
-        if path is not None:
-            try:
-                REPORTERS[name](results, path)
-            except OSError as e:
-                raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
-    return EXIT_FAIL if any(r.failed for r in results) else EXIT_OK
+    matrix = _run_matrix(specs, args.timeout, None) if args.matrix else None
+    return _finish(document(results, matrix), args)
+
+
+def _expand(specs: list[str] | None) -> list[str]:
+    expanded, notes = expand(specs or ["all"])
+    for note in notes:
+        print(f"harness: {note}", file=sys.stderr)
+    if not expanded:
+        raise UsageError("no implementation is available (run `make build`)")
+    return expanded
+
+
+def _run_matrix(specs: list[str], timeout: float, suites: list[int] | None) -> "Matrix":
+    from contextlib import ExitStack
+
+    from .matrix import SUITES, run_matrix
+
+    with ExitStack() as stack:
+        adapters = [stack.enter_context(open_adapter(s, Options(timeout=timeout))) for s in specs]
+        matrix = run_matrix(adapters, suites or SUITES)
+    counts = Counter(c.status for c in matrix.cells)
+    print(f"matrix: {len(specs)} implementations x {len(matrix.suites)} suites, {len(matrix.cells)} cells, "
+          f"{matrix.frames} frames each: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+          + f" in {matrix.duration:.2f}s")
+    for cell in matrix.cells:
+        if cell.status in ("fail", "error"):
+            print(f"  {cell.status.upper()} {cell.key}: {cell.failures[0] if cell.failures else ''}")
+    return matrix
+
+
+def _cmd_matrix(args: argparse.Namespace) -> int:
+    bad = [s for s in args.suite or [] if not 1 <= s <= 8]
+    if bad:
+        raise UsageError(f"--suite {bad[0]}: suites are 1 to 8")
+    return _finish(document([], _run_matrix(_expand(args.impl), args.timeout, args.suite)), args)
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    documents = []
+    for path in args.files:
+        try:
+            documents.append(json.loads(path.read_text()))
+        except OSError as e:
+            raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
+        except ValueError:
+            raise UsageError(f"{path} is not JSON") from None
+    try:
+        doc = merge_documents(documents)
+    except (ValueError, KeyError) as e:
+        raise UsageError(f"cannot merge: {e}") from None
+    print(f"merged {len(args.files)} files: {len(doc['runs'])} runs, "
+          f"{len((doc.get('matrix') or {}).get('cells', []))} matrix cells")
+    return _finish(doc, args)
+
+
+def _finish(doc: dict, args: argparse.Namespace) -> int:
+    """Apply the gate, write every requested output, and give the exit code."""
+    from .reporters import REPORT_FILES, REPORTERS
+
+    try:
+        if args.update_expectations:
+            for path in update_expectations(doc, args.expectations or DEFAULT_EXPECTATIONS, args.fail_on):
+                print(f"wrote {path}")
+        apply_gate(doc, args.fail_on, args.expectations or (DEFAULT_EXPECTATIONS if args.update_expectations else None))
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    for run in doc["runs"]:
+        _print_gate(run["implementation"]["name"], run["gate"], args.expectations)
+    if doc.get("matrix"):
+        _print_gate("matrix", doc["matrix"]["gate"], args.expectations)
+    outputs = {name: getattr(args, name) for name in REPORTERS}
+    try:
+        if args.out is not None:
+            directory = _report_dir(args.out)
+            outputs = {name: outputs[name] or directory / file for name, file in REPORT_FILES.items()}
+            if doc.get("matrix"):
+                from .reporters.plot import write_matrix_images
+
+                write_matrix_images(doc["matrix"], directory)
+            print(f"reports written to {directory}")
+        for name, path in outputs.items():
+            if path is not None:
+                REPORTERS[name](doc, path)
+    except OSError as e:
+        raise UsageError(f"cannot write {e.filename}: {e.strerror or e}") from None
+    return EXIT_FAIL if doc["exit_code"] else EXIT_OK
+
+
+def _print_gate(name: str, gate: dict, directory: Path | None) -> None:
+    if directory is None and not gate["expected_failures"]:
+        return
+    line = f"gate {name}: {len(gate['new_failures'])} new failures, {gate['expected_failures']} expected"
+    if gate["unexpected_passes"]:
+        line += f", {len(gate['unexpected_passes'])} unexpected passes (e.g. {gate['unexpected_passes'][0]})"
+    if gate["new_failures"]:
+        line += f"; first new: {gate['new_failures'][0]}"
+    print(line)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -147,16 +301,39 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
 
-    if args.size < 0 or args.ops < 1 or args.repeats < 1:
-        raise UsageError("--size must be >= 0, --ops and --repeats >= 1")
+    if args.repeats < 1 or any(not 1 <= x <= 8 for x in args.suite or []):
+        raise UsageError("--repeats must be >= 1 and --suite 1 to 8")
+    specs = args.impls or [s for s in _expand(["all"]) if not s.startswith("browser")]
+    if args.quick:
+        sizes = {k: v for k, v in bench.SIZES.items() if k in ("audio", "video-packet")}
+        params = dict(suites=args.suite or [1, 4], sizes=sizes, budget_bytes=40_000, repeats=1, latency_ops=10,
+                      transport_ops=200)
+    else:
+        params = dict(suites=args.suite or list(range(1, 9)), sizes=bench.SIZES, budget_bytes=2_000_000,
+                      repeats=args.repeats)
     try:
-        report = bench.run_bench(args.impls or ["python-subprocess", "c", "js"], args.size, args.ops, args.repeats)
+        report = bench.run_bench(specs, **params)
     except RuntimeError as e:
         print(f"harness: {e}", file=sys.stderr)
         return EXIT_FAIL
-    bench.print_table(report)
-    if args.json:
-        bench.write(report, args.json)
+    bench.print_report(report)
+    try:
+        if args.json:
+            from .reporters.json_report import write_json
+
+            write_json(report, args.json)
+        if args.out:
+            from .reporters.html import write_html
+            from .reporters.json_report import write_json
+            from .reporters.plot import write_bench_images
+
+            directory = _report_dir(args.out)
+            write_json(report, directory / "bench.json")
+            images = write_bench_images(report, directory)
+            write_html(apply_gate(document([], extra={"bench": report})), directory / "index.html", images)
+            print(f"reports written to {directory}")
+    except OSError as e:
+        raise UsageError(f"cannot write {e.filename}: {e.strerror or e}") from None
     return EXIT_OK
 
 
@@ -173,7 +350,82 @@ def _cmd_vectors(args: argparse.Namespace) -> int:
     return EXIT_FAIL if stale else EXIT_OK
 
 
-HANDLERS = {"run": _cmd_run, "list": _cmd_list, "serve": _cmd_serve, "bench": _cmd_bench, "vectors": _cmd_vectors}
+HANDLERS = {"run": _cmd_run, "list": _cmd_list, "serve": _cmd_serve, "bench": _cmd_bench, "vectors": _cmd_vectors,
+            "matrix": _cmd_matrix, "merge": _cmd_merge}
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from .grading import Grade
+    from .repro import ReproError, load_repro, run_case
+
+    if not args.impl:
+        raise UsageError("replay needs --impl NAME")
+    try:
+        case = load_repro(args.file)
+    except ReproError as e:
+        raise UsageError(str(e)) from None
+    with open_adapter(args.impl, Options(timeout=args.timeout)) as adapter:
+        outcome = run_case(adapter, case)
+    print(f"{case.id}: {outcome.grade.value}" + (f": {outcome.detail}" if outcome.detail else ""))
+    return EXIT_OK if outcome.grade in (Grade.PASS, Grade.NON_STRICT) else EXIT_FAIL
+
+
+def _cmd_difffuzz(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
+
+    from . import difffuzz
+
+    if not args.impl or len(args.impl) < 2:
+        raise UsageError("difffuzz needs at least two --impl")
+    if args.max_time <= 0 or args.batch < 1:
+        raise UsageError("--max-time must be > 0 and --batch >= 1")
+    config = difffuzz.Config(max_time=args.max_time, max_cases=args.max_cases, seed=args.seed, batch=args.batch,
+                             out=args.out or difffuzz.DEFAULT_OUT)
+    with ExitStack() as stack:
+        adapters = [stack.enter_context(open_adapter(spec, Options(timeout=args.timeout))) for spec in args.impl]
+        report = difffuzz.campaign(adapters, config)
+    difffuzz.print_report(report)
+    return EXIT_FAIL if report.mismatches else EXIT_OK
+
+
+def _cmd_properties(args: argparse.Namespace) -> int:
+    import random
+
+    from . import properties
+
+    if not args.impl:
+        raise UsageError("properties needs --impl NAME")
+    names = args.only or list(properties.PROPERTIES)
+    unknown = [n for n in names if n not in properties.PROPERTIES]
+    if unknown:
+        raise UsageError(f"unknown property {unknown[0]!r}; known: {', '.join(properties.PROPERTIES)}")
+    seed = random.randrange(1 << 32) if args.random else (args.seed or 0)
+    config = properties.Config(seed=seed, max_examples=args.max_examples, out=args.out or properties.DEFAULT_OUT)
+    with open_adapter(args.impl, Options(timeout=args.timeout)) as adapter:
+        report = properties.check(adapter, names, config)
+    properties.print_report(report)
+    return EXIT_FAIL if report.findings else EXIT_OK
+
+
+def _cmd_fuzz(args: argparse.Namespace) -> int:
+    from . import libfuzzer
+
+    try:
+        return libfuzzer.campaign(args.target, max_time=args.max_time, runs=args.runs, jobs=args.jobs)
+    except libfuzzer.FuzzUsageError as e:
+        raise UsageError(str(e)) from None
+
+
+def _cmd_corpus(args: argparse.Namespace) -> int:
+    from . import libfuzzer
+
+    try:
+        return libfuzzer.corpus_command(args.action, args.target, args.dirs)
+    except libfuzzer.FuzzUsageError as e:
+        raise UsageError(str(e)) from None
+
+
+HANDLERS.update({"replay": _cmd_replay, "difffuzz": _cmd_difffuzz, "properties": _cmd_properties,
+                 "fuzz": _cmd_fuzz, "corpus": _cmd_corpus})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -184,7 +436,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command is None:
             raise UsageError("nothing to do: give --impl NAME or a command (run, list, serve, vectors)")
-        if "impl" in args and not args.impl:
+        if args.command in ("run", "serve") and not args.impl:
             raise UsageError(f"{args.command} needs --impl NAME ({', '.join(REGISTRY)}, or cmd:COMMAND)")
         return HANDLERS[args.command](args)
     except UsageError as e:

@@ -32,6 +32,8 @@ ERROR_CLASSES = (
 
 CORE_OPS = ("hello", "encrypt", "decrypt")
 OPTIONAL_OPS = ("encode_header", "decode_header", "derive", "aead_encrypt", "aead_decrypt", "shutdown")
+# Capabilities naming groups of stateful ops (PROTOCOL.md, "Stateful ops").
+STATEFUL_CAPABILITIES = ("context", "ratchet", "mls", "replay")
 
 
 class ProtocolError(ValueError):

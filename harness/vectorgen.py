@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import sframe_py
-from sframe_py import SUITES, SFrameError, U64_MAX, encode_header, parse_header
+from sframe_py import SUITES, SFrameError, U64_MAX, encode_header, get_suite, parse_header
+
+from .adapters.base import Request, Response
+from .adapters.inprocess import PythonAdapter
+from .mls import sframe_base_key
+from .protocol import to_wire
+from .requirements import strongest_level
 
 SCHEMA = "sframe-conformance-vectors/v1"
 GENERATED_DIR = Path(__file__).resolve().parent.parent / "vectors" / "generated"
@@ -60,6 +66,19 @@ NOTES: dict[str, dict[str, str]] = {
     "UnknownSuite": {"bugType": "MISSING_CHECK", "description": "An unassigned suite code point must be refused cleanly, not crash."},
     "ValueOverflow": {"bugType": "EDGE_CASE", "description": "A KID or CTR of 2^64 or more must be refused, not truncated or wrapped."},
     "AllConfigBytes": {"bugType": "FORMAT", "description": "Every config byte value is well-formed with enough bytes."},
+    "CounterAdvance": {"bugType": "NONCE_REUSE", "description": "The managed counter starts at 0 (or next_ctr) and moves by one per successful encryption, per KID."},
+    "CounterExhaustion": {"bugType": "NONCE_REUSE", "description": "CTR 2^64-1 is a key's last: encrypting again must fail every time; the counter never wraps."},
+    "KeyUsage": {"bugType": "KEY_LOOKUP", "description": "A KID holds one key, send-only or receive-only, used only in its direction."},
+    "RatchetChain": {"bugType": "KDF", "description": "Ratchet known answers: HKDF with 'SFrame 1.0 Ratchet', output Nh bytes."},
+    "RatchetKidLayout": {"bugType": "FORMAT", "description": "Ratchet KID = (generation << R) + (step mod 2^R)."},
+    "RatchetWindow": {"bugType": "KEY_LOOKUP", "description": "Ratchet receiver window: reordered steps decrypt, steps past the window fail."},
+    "MlsKidLayout": {"bugType": "FORMAT", "description": "MLS KID = (context_id << (S+E)) + (sender_index << E) + (epoch mod 2^E), RFC 9605 figure values included."},
+    "EpochEviction": {"bugType": "KEY_LOOKUP", "description": "A new epoch with the same low E bits evicts the old one (MUST): its keys are gone."},
+    "KidRewrite": {"bugType": "CONFUSION", "description": "A member's frame with its KID rewritten to another member, context or epoch must not decrypt."},
+    "FieldOverflow": {"bugType": "EDGE_CASE", "description": "A sender index, context id, generation or bit width that does not fit its KID field must be refused, never truncated."},
+    "LargeGroup": {"bugType": "EDGE_CASE", "description": "KID layouts for audiences beyond conference size: S up to 24 bits, E up to 8, KIDs using all 64 bits."},
+    "ReplayWindow": {"bugType": "REPLAY", "description": "Optional receiver replay window: duplicates and too-old CTRs are rejected, in-window reordering is accepted."},
+    "ForgedFrame": {"bugType": "STATE_CORRUPTION", "description": "A frame that fails authentication must not change receiver state (replay window, ratchet step)."},
 }
 
 
@@ -316,6 +335,636 @@ def header_groups() -> list[_Group]:
     return [codec, decode]
 
 
+# Key management (stateful) scenarios: vectors/generated/key-management.json.
+#
+# A scenario is a list of steps on one implementation; a request field may be
+# {"$ref": [step, field]}, a field of an earlier step's response (the ctx handle,
+# or a ciphertext to decrypt). Each scenario runs on a fresh reference adapter:
+# the expected outputs are recorded from it, and every step's stated expectation
+# (error classes, ``expect`` values taken from the RFC or the requirements list)
+# is asserted while recording, so a reference bug stops generation. Frames that a
+# receiver decrypts are mostly built with the stateless ``sframe_py.encrypt``, so
+# receiver cases do not depend on the reference's own sender state.
+
+_WireRef = dict[str, list[Any]]
+FORGED = "forged"  # in a script: a frame no key authenticates, in place of a genuine one
+
+
+def _ref(step: int, name: str = "ctx") -> _WireRef:
+    return {"$ref": [step, name]}
+
+
+@dataclass
+class _Scenario:
+    id: str
+    comment: str
+    requirements: list[str]
+    flags: list[str]
+    steps: list[tuple[str, dict[str, Any], list[str], dict[str, Any]]] = field(default_factory=list)
+
+    def step(self, op: str, *, errors: tuple[str, ...] = (), expect: dict[str, Any] | None = None,
+             **request: Any) -> int:
+        self.steps.append((op, request, list(errors), expect or {}))
+        return len(self.steps) - 1
+
+    def new(self, op: str, **request: Any) -> _WireRef:
+        """A step that creates a context; returns the reference to its handle."""
+        return _ref(self.step(op, **request))
+
+    def record(self) -> dict[str, Any]:
+        adapter = PythonAdapter()
+        responses: list[Response] = []
+        steps = []
+        for op, request, errors, expect in self.steps:
+            fields = {k: responses[v["$ref"][0]].fields[v["$ref"][1]] if isinstance(v, dict) else v
+                      for k, v in request.items()}
+            response = adapter.call(Request(op, fields))
+            where = f"{self.id} step {len(steps)} {op}"
+            wire: dict[str, Any] = {"op": op, "request": to_wire(request)}
+            if errors:
+                if response.ok or response.error not in errors:
+                    raise AssertionError(f"{where}: expected {errors}, got {response}")
+                wire["errors"] = errors
+            else:
+                if not response.ok:
+                    raise AssertionError(f"{where}: {response.error}: {response.message}")
+                output = {k: v for k, v in response.fields.items() if k != "ctx"}
+                wrong = {k: output.get(k) for k, v in expect.items() if output.get(k) != v}
+                if wrong:
+                    raise AssertionError(f"{where}: expected {expect}, got {wrong}")
+                if output:
+                    wire["output"] = to_wire(output)
+            responses.append(response)
+            steps.append(wire)
+        invalid = any("errors" in s for s in steps)
+        return {"id": self.id, "comment": self.comment, "level": strongest_level(self.requirements).value,
+                "requirements": self.requirements, "flags": self.flags,
+                "result": "invalid" if invalid else "valid", "steps": steps}
+
+
+def _frame(suite: int, base_key: bytes, kid: int, ctr: int, plaintext: bytes = PLAINTEXT,
+           metadata: bytes = METADATA) -> bytes:
+    return sframe_py.encrypt(suite, base_key, kid, ctr, metadata, plaintext)
+
+
+def _forged(suite: int, kid: int, ctr: int) -> bytes:
+    """A header followed by bytes that no key authenticates."""
+    return encode_header(kid, ctr) + _bytes(f"forged/{kid}/{ctr}", len(PLAINTEXT) + SUITES[suite].nt)
+
+
+def _rewrite_kid(ciphertext: bytes, kid: int) -> bytes:
+    header = parse_header(ciphertext)
+    return encode_header(kid, header.ctr) + ciphertext[header.length:]
+
+
+def _context_scenarios() -> Iterator[_Scenario]:
+    """§4.4.1 contexts: counters (ENC-04/05/06, REPLAY-01/03), key usage (KEY-02, ENC-07, DEC-06), unknown KIDs."""
+    key, kid = BASE_KEY, 0x123
+    for suite in SUITES:
+        s = _Scenario(f"gen/keys/context/suite-{suite}/counter-starts-at-zero",
+                      "a new send key encrypts at CTR 0, then 1, then 2", ["ENC-05"], ["CounterAdvance"])
+        ctx = s.new("context_new", suite=suite)
+        s.step("context_add_key", ctx=ctx, kid=kid, base_key=key, usage="send")
+        for ctr in range(3):
+            s.step("context_encrypt", ctx=ctx, kid=kid, metadata=METADATA, plaintext=PLAINTEXT,
+                   expect={"ctr": ctr, "ciphertext": _frame(suite, key, kid, ctr)})
+        yield s
+
+        s = _Scenario(f"gen/keys/context/suite-{suite}/counter-exhausted",
+                      "CTR 2^64-2 and 2^64-1 encrypt, then the key refuses every time: it never wraps to 0",
+                      ["ENC-06", "ENC-04", "REPLAY-01"], ["CounterExhaustion", "MaxValue"])
+        ctx = s.new("context_new", suite=suite)
+        s.step("context_add_key", ctx=ctx, kid=kid, base_key=key, usage="send", next_ctr=U64_MAX - 1)
+        for ctr in (U64_MAX - 1, U64_MAX):
+            s.step("context_encrypt", ctx=ctx, kid=kid, metadata=METADATA, plaintext=PLAINTEXT,
+                   expect={"ctr": ctr, "ciphertext": _frame(suite, key, kid, ctr)})
+        for _ in range(2):
+            s.step("context_encrypt", ctx=ctx, kid=kid, metadata=METADATA, plaintext=PLAINTEXT,
+                   errors=("counter_exhausted",))
+        yield s
+
+        s = _Scenario(f"gen/keys/context/suite-{suite}/unknown-kid-then-key-added",
+                      "a frame fails as unknown_kid, then decrypts once its receive key is added",
+                      ["DEC-02", "DEC-01"], ["UnknownKid"])
+        ctx = s.new("context_new", suite=suite)
+        frame = _frame(suite, key, kid, 0x4567)
+        s.step("context_decrypt", ctx=ctx, metadata=METADATA, ciphertext=frame, errors=("unknown_kid",))
+        s.step("context_add_key", ctx=ctx, kid=kid, base_key=key, usage="recv")
+        s.step("context_decrypt", ctx=ctx, metadata=METADATA, ciphertext=frame,
+               expect={"plaintext": PLAINTEXT, "kid": kid, "ctr": 0x4567})
+        yield s
+
+    def send_context(s: _Scenario, *kids: int, next_ctr: int | None = None) -> _WireRef:
+        ctx = s.new("context_new", suite=4)
+        for k in kids:
+            s.step("context_add_key", ctx=ctx, kid=k, base_key=key, usage="send",
+                   **({} if next_ctr is None else {"next_ctr": next_ctr}))
+        return ctx
+
+    def encrypt(s: _Scenario, ctx: _WireRef, k: int, ctr: int | None = None, errors: tuple[str, ...] = ()) -> int:
+        return s.step("context_encrypt", ctx=ctx, kid=k, metadata=METADATA, plaintext=PLAINTEXT, errors=errors,
+                      expect=None if ctr is None else {"ctr": ctr})
+
+    s = _Scenario("gen/keys/context/counter-exhausted-at-first", "next_ctr 2^64-1: one encryption, then refusal",
+                  ["ENC-06", "ENC-04"], ["CounterExhaustion", "MaxValue"])
+    ctx = send_context(s, kid, next_ctr=U64_MAX)
+    encrypt(s, ctx, kid, U64_MAX)
+    encrypt(s, ctx, kid, errors=("counter_exhausted",))
+    yield s
+
+    s = _Scenario("gen/keys/context/exhaustion-is-per-kid",
+                  "one KID exhausted; another KID of the same context still encrypts from 0",
+                  ["ENC-06", "ENC-05"], ["CounterExhaustion"])
+    ctx = send_context(s, 1, next_ctr=U64_MAX)
+    s.step("context_add_key", ctx=ctx, kid=2, base_key=key, usage="send")
+    encrypt(s, ctx, 1, U64_MAX)
+    encrypt(s, ctx, 1, errors=("counter_exhausted",))
+    encrypt(s, ctx, 2, 0)
+    yield s
+
+    s = _Scenario("gen/keys/context/next-ctr-restores-state",
+                  "a context restored with next_ctr 1000 continues at 1000, never below", ["REPLAY-03", "ENC-04"],
+                  ["CounterAdvance"])
+    ctx = send_context(s, kid, next_ctr=1000)
+    encrypt(s, ctx, kid, 1000)
+    encrypt(s, ctx, kid, 1001)
+    yield s
+
+    s = _Scenario("gen/keys/context/next-ctr-out-of-range", "next_ctr 2^64 is refused, not truncated",
+                  ["ENC-06", "HDR-04"], ["FieldOverflow"])
+    ctx = s.new("context_new", suite=4)
+    s.step("context_add_key", ctx=ctx, kid=kid, base_key=key, usage="send", next_ctr=2**64,
+           errors=("invalid_argument",))
+    yield s
+
+    s = _Scenario("gen/keys/context/counter-advances-only-on-success",
+                  "failed encryptions (missing plaintext, unknown KID) do not move the counter",
+                  ["ENC-05", "ENC-04"], ["CounterAdvance"])
+    ctx = send_context(s, kid)
+    encrypt(s, ctx, kid, 0)
+    s.step("context_encrypt", ctx=ctx, kid=kid, metadata=METADATA, errors=("invalid_argument",))
+    encrypt(s, ctx, 0x124, errors=("unknown_kid",))
+    encrypt(s, ctx, kid, 1)
+    yield s
+
+    s = _Scenario("gen/keys/context/counter-per-kid", "two send keys count independently, each from 0",
+                  ["ENC-05", "ENC-04"], ["CounterAdvance"])
+    ctx = send_context(s, 1, 2)
+    for k, ctr in ((1, 0), (2, 0), (1, 1), (1, 2), (2, 1)):
+        encrypt(s, ctx, k, ctr)
+    yield s
+
+    for first, second in (("send", "recv"), ("recv", "send"), ("send", "send"), ("recv", "recv")):
+        s = _Scenario(f"gen/keys/context/kid-{first}-then-{second}",
+                      f"a KID holding a {first} key refuses a {second} key", ["KEY-02"], ["KeyUsage"])
+        ctx = s.new("context_new", suite=4)
+        s.step("context_add_key", ctx=ctx, kid=kid, base_key=key, usage=first)
+        s.step("context_add_key", ctx=ctx, kid=kid, base_key=key, usage=second, errors=("key_usage",))
+        yield s
+
+    s = _Scenario("gen/keys/context/send-and-recv-different-kids",
+                  "a send key and a receive key under different KIDs both work", ["KEY-02", "DEC-06"], ["KeyUsage"])
+    ctx = send_context(s, 1)
+    s.step("context_add_key", ctx=ctx, kid=2, base_key=key, usage="recv")
+    encrypt(s, ctx, 1, 0)
+    s.step("context_decrypt", ctx=ctx, metadata=METADATA, ciphertext=_frame(4, key, 2, 9),
+           expect={"plaintext": PLAINTEXT, "kid": 2, "ctr": 9})
+    yield s
+
+    s = _Scenario("gen/keys/context/encrypt-with-recv-key", "a receive key never encrypts", ["KEY-02", "ENC-07"],
+                  ["KeyUsage"])
+    ctx = s.new("context_new", suite=4)
+    s.step("context_add_key", ctx=ctx, kid=kid, base_key=key, usage="recv")
+    encrypt(s, ctx, kid, errors=("key_usage",))
+    yield s
+
+    s = _Scenario("gen/keys/context/encrypt-without-key", "encrypting under a KID with no key fails", ["ENC-07"],
+                  ["UnknownKid"])
+    ctx = send_context(s, 1)
+    encrypt(s, ctx, kid, errors=("unknown_kid",))
+    yield s
+
+    s = _Scenario("gen/keys/context/decrypt-with-send-key",
+                  "a frame whose KID holds a send key is refused, not decrypted", ["DEC-06", "KEY-02"], ["KeyUsage"])
+    ctx = send_context(s, kid)
+    s.step("context_decrypt", ctx=ctx, metadata=METADATA, ciphertext=_frame(4, key, kid, 0x4567),
+           errors=("key_usage",))
+    yield s
+
+    s = _Scenario("gen/keys/context/decrypt-own-frame", "a sender cannot decrypt its own frame with its send key",
+                  ["DEC-06"], ["KeyUsage"])
+    ctx = send_context(s, kid)
+    sent = encrypt(s, ctx, kid, 0)
+    s.step("context_decrypt", ctx=ctx, metadata=METADATA, ciphertext=_ref(sent, "ciphertext"), errors=("key_usage",))
+    yield s
+
+    s = _Scenario("gen/keys/context/removed-send-key", "after removal a send key no longer encrypts; removing it "
+                  "again is unknown_kid", ["ENC-07"], ["UnknownKid"])
+    ctx = send_context(s, kid)
+    s.step("context_remove_key", ctx=ctx, kid=kid)
+    encrypt(s, ctx, kid, errors=("unknown_kid",))
+    s.step("context_remove_key", ctx=ctx, kid=kid, errors=("unknown_kid",))
+    yield s
+
+    s = _Scenario("gen/keys/context/removed-recv-key", "after removal a receive key no longer decrypts",
+                  ["DEC-02"], ["UnknownKid"])
+    ctx = s.new("context_new", suite=4)
+    s.step("context_add_key", ctx=ctx, kid=kid, base_key=key, usage="recv")
+    frame = _frame(4, key, kid, 0x4567)
+    s.step("context_decrypt", ctx=ctx, metadata=METADATA, ciphertext=frame, expect={"plaintext": PLAINTEXT})
+    s.step("context_remove_key", ctx=ctx, kid=kid)
+    s.step("context_decrypt", ctx=ctx, metadata=METADATA, ciphertext=frame, errors=("unknown_kid",))
+    yield s
+
+    s = _Scenario("gen/keys/context/bad-usage", "usage must be send or recv", ["KEY-02"], ["KeyUsage"])
+    ctx = s.new("context_new", suite=4)
+    s.step("context_add_key", ctx=ctx, kid=kid, base_key=key, usage="both", errors=("invalid_argument",))
+    yield s
+
+
+RATCHET_MD = b""
+
+
+def _ratchet_frame(suite: int, generation: int, bits: int, step: int, ctr: int = 0) -> bytes:
+    key = sframe_py.ratchet_forward(get_suite(suite), BASE_KEY, step)
+    return _frame(suite, key, (generation << bits) + step % (1 << bits), ctr, PLAINTEXT + bytes([step]), RATCHET_MD)
+
+
+def _ratchet_scenarios() -> Iterator[_Scenario]:
+    """§5.1: ratchet chains (SK-01), KID layout (SK-02), the receiver window (SK-03, SK-04)."""
+    for suite in SUITES:
+        s = _Scenario(f"gen/keys/ratchet/suite-{suite}/chain",
+                      "ratchet_derive after 0, 1, 2, 3 and 10 steps from the 16-byte base_key", ["SK-01"],
+                      ["RatchetChain"])
+        for steps in (0, 1, 2, 3, 10):
+            s.step("ratchet_derive", suite=suite, base_key=BASE_KEY, steps=steps,
+                   expect={"base_key": sframe_py.ratchet_forward(get_suite(suite), BASE_KEY, steps)})
+        yield s
+
+        s = _Scenario(f"gen/keys/ratchet/suite-{suite}/receive-in-order",
+                      "a receiver at step 0 (R=4, generation 2) decrypts steps 0 to 3 in order",
+                      ["SK-03", "SK-01", "SK-02"], ["RatchetWindow"])
+        rx = s.new("ratchet_receiver_new", suite=suite, base_key=BASE_KEY, generation=2, ratchet_bits=4)
+        for step in range(4):
+            s.step("context_decrypt", ctx=rx, metadata=RATCHET_MD, ciphertext=_ratchet_frame(suite, 2, 4, step),
+                   expect={"plaintext": PLAINTEXT + bytes([step]), "kid": 0x20 + step, "ctr": 0})
+        yield s
+
+        s = _Scenario(f"gen/keys/ratchet/suite-{suite}/sender",
+                      "a sender (R=8, generation 1) encrypts at KID 0x100, ratchets to 0x101 and 0x102, "
+                      "its CTR restarting at 0", ["SK-02", "SK-01", "ENC-05"], ["RatchetKidLayout"])
+        tx = s.new("ratchet_sender_new", suite=suite, base_key=BASE_KEY, generation=1, ratchet_bits=8)
+        for step in range(3):
+            if step:
+                s.step("ratchet_advance", ctx=tx, expect={"kid": 0x100 + step, "step": step})
+            for ctr in range(2):
+                s.step("context_encrypt", ctx=tx, metadata=RATCHET_MD, plaintext=PLAINTEXT + bytes([step]),
+                       expect={"ctr": ctr, "ciphertext": _ratchet_frame(suite, 1, 8, step, ctr)})
+        yield s
+
+    def layout(name: str, comment: str, generation: int, bits: int, kids: list[int], flags: list[str]) -> _Scenario:
+        s = _Scenario(f"gen/keys/ratchet/kid-layout/{name}", comment, ["SK-02"], ["RatchetKidLayout", *flags])
+        tx = s.new("ratchet_sender_new", suite=4, base_key=BASE_KEY, generation=generation, ratchet_bits=bits)
+        s.steps[-1][3]["kid"] = kids[0]
+        for step, kid in enumerate(kids[1:], 1):
+            s.step("ratchet_advance", ctx=tx, expect={"kid": kid, "step": step})
+        s.step("context_encrypt", ctx=tx, metadata=RATCHET_MD, plaintext=PLAINTEXT,
+               expect={"ciphertext": _frame(4, sframe_py.ratchet_forward(get_suite(4), BASE_KEY, len(kids) - 1), kids[-1], 0,
+                                            PLAINTEXT, RATCHET_MD)})
+        return s
+
+    yield layout("r8-gen1", "R=8, generation 1: steps 0-3 are KIDs 0x100-0x103 (header 90 0103 at CTR 0)", 1, 8,
+                 [0x100, 0x101, 0x102, 0x103], [])
+    yield layout("r1-wraps", "R=1, generation 5: the step field wraps, KIDs 10, 11, 10, 11", 5, 1, [10, 11, 10, 11], [])
+    yield layout("r2-wraps", "R=2, generation 0: KIDs 0, 1, 2, 3, 0 (step 4 reuses step 0's KID with a new key)",
+                 0, 2, [0, 1, 2, 3, 0], ["InlineBoundary"])
+    yield layout("r63", "R=63, generation 1: KIDs 2^63 and 2^63+1", 1, 63, [2**63, 2**63 + 1], ["SignedInt64"])
+    yield layout("64-bit", "R=8, generation 2^56-1: KIDs 0xffffffffffffff00 and ...01, all 64 bits used",
+                 2**56 - 1, 8, [U64_MAX - 0xFF, U64_MAX - 0xFE], ["KidTruncation"])
+    for name, generation, bits in (("gen-2^56-r8", 2**56, 8), ("gen-2-r63", 2, 63), ("r0", 1, 0), ("r64", 0, 64)):
+        s = _Scenario(f"gen/keys/ratchet/kid-layout/invalid-{name}",
+                      f"generation {generation} with R={bits} does not give a 64-bit KID layout: refused",
+                      ["SK-02"], ["RatchetKidLayout", "FieldOverflow"])
+        s.step("ratchet_sender_new", suite=4, base_key=BASE_KEY, generation=generation, ratchet_bits=bits,
+               errors=("invalid_argument",))
+        yield s
+
+    s = _Scenario("gen/keys/ratchet/sender-old-kid", "after ratchet_advance the previous step's KID no longer "
+                  "encrypts", ["SK-02", "ENC-07"], ["RatchetKidLayout"])
+    tx = s.new("ratchet_sender_new", suite=4, base_key=BASE_KEY, generation=1, ratchet_bits=8)
+    s.step("context_encrypt", ctx=tx, kid=0x100, metadata=RATCHET_MD, plaintext=PLAINTEXT, expect={"ctr": 0})
+    s.step("ratchet_advance", ctx=tx, expect={"kid": 0x101})
+    s.step("context_encrypt", ctx=tx, kid=0x100, metadata=RATCHET_MD, plaintext=PLAINTEXT, errors=("unknown_kid",))
+    s.step("context_encrypt", ctx=tx, kid=0x101, metadata=RATCHET_MD, plaintext=PLAINTEXT, expect={"ctr": 0})
+    yield s
+
+    def window(name: str, comment: str, bits: int, script: list[tuple[int, int, str | None]], reqs: list[str],
+               flags: list[str] = (), start: int = 0) -> _Scenario:
+        """``script``: (step, ctr, error or None) frames the receiver gets, in order; FORGED as the
+        error means a forged frame with that step's KID, which must fail authentication."""
+        s = _Scenario(f"gen/keys/ratchet/window/{name}", comment, reqs, ["RatchetWindow", *flags])
+        rx = s.new("ratchet_receiver_new", suite=4, base_key=sframe_py.ratchet_forward(get_suite(4), BASE_KEY, start),
+                   generation=3, ratchet_bits=bits, **({"step": start} if start else {}))
+        for step, ctr, error in script:
+            if error == FORGED:
+                frame, error = _forged(4, (3 << bits) + step % (1 << bits), ctr), "auth_failed"
+            else:
+                frame = _ratchet_frame(4, 3, bits, step, ctr)
+            if error:
+                s.step("context_decrypt", ctx=rx, metadata=RATCHET_MD, ciphertext=frame, errors=(error,))
+            else:
+                s.step("context_decrypt", ctx=rx, metadata=RATCHET_MD, ciphertext=frame,
+                       expect={"plaintext": PLAINTEXT + bytes([step])})
+        return s
+
+    yield window("r2-reorder", "R=2 (W=2): steps 2, 1, 3, 2 decrypt; then step 1, dropped when step 3 arrived, fails",
+                 2, [(2, 0, None), (1, 0, None), (3, 0, None), (2, 1, None), (1, 1, "auth_failed")], ["SK-03", "SK-04"])
+    yield window("r3-reorder", "R=3 (W=4): steps 3, 1, 2, 0, then 7 (4 ahead), 4, 5, 6 decrypt; step 3 then fails",
+                 3, [(3, 0, None), (1, 0, None), (2, 0, None), (0, 0, None), (7, 0, None), (4, 0, None),
+                     (5, 0, None), (6, 0, None), (3, 1, "auth_failed")], ["SK-03", "SK-04"])
+    yield window("beyond-window", "R=2 at step 0: step 4 carries step 0's KID field, so it is taken as step 0 and "
+                 "fails; step 0 still decrypts", 2, [(4, 0, "auth_failed"), (0, 0, None)], ["SK-04"])
+    yield window("fresh-receiver-jump", "R=2 at step 0, nothing older kept: step 3 (3 ahead) decrypts, then step 2",
+                 2, [(3, 0, None), (2, 0, None), (1, 0, "auth_failed")], ["SK-03", "SK-04"])
+    yield window("forged-does-not-move", "R=2 at step 0: a forged step-2 frame fails and keeps step 0 alive",
+                 2, [(2, 0, FORGED), (0, 0, None), (1, 0, None)], ["SK-03"], ["ForgedFrame"])
+    yield window("start-at-step", "a receiver created at step 5 (R=4) decrypts steps 5 and 6; step 4, never held, "
+                 "fails", 4, [(5, 0, None), (6, 0, None), (4, 0, "auth_failed")], ["SK-03"], start=5)
+    s = _Scenario("gen/keys/ratchet/window/other-generation",
+                  "a frame from generation 4 is unknown to a generation-3 receiver", ["SK-02", "DEC-02"],
+                  ["RatchetWindow", "UnknownKid"])
+    rx = s.new("ratchet_receiver_new", suite=4, base_key=BASE_KEY, generation=3, ratchet_bits=4)
+    s.step("context_decrypt", ctx=rx, metadata=RATCHET_MD, ciphertext=_ratchet_frame(4, 4, 4, 0),
+           errors=("unknown_kid",))
+    yield s
+
+
+# The RFC 9420 key-schedule vectors' exporter secrets (MLS suite 1) stand in for a real group's epochs.
+MLS_KEY_SCHEDULE = Path(__file__).resolve().parent.parent / "vectors" / "mls" / "mls-key-schedule.json"
+
+
+def _mls_secret(index: int, suite: int) -> bytes:
+    epochs = json.loads(MLS_KEY_SCHEDULE.read_text())[0]["epochs"]
+    return sframe_base_key(1, bytes.fromhex(epochs[index % len(epochs)]["exporter_secret"]), suite)
+
+
+def _mls_kid(epoch: int, index: int, context_id: int, e: int, s: int) -> int:
+    return (context_id << (s + e)) + (index << e) + epoch % (1 << e)
+
+
+def _mls_scenarios() -> Iterator[_Scenario]:
+    """§5.2: exporter keys (MLS-01), KID layout (MLS-02), eviction (MLS-03), rewrite (MLS-04), counters (MLS-05)."""
+    md, hello = b"", b"hello"
+
+    def member(s: _Scenario, epochs: dict[int, int], e: int = 4, bits: int = 6, suite: int = 4,
+               **extra: Any) -> _WireRef:
+        ctx = s.new("mls_context_new", suite=suite, epoch_bits=e, sender_bits=bits, **extra)
+        for epoch, index in epochs.items():
+            s.step("mls_add_epoch", ctx=ctx, epoch=epoch, epoch_secret=_mls_secret(index, suite))
+        return ctx
+
+    def send(s: _Scenario, ctx: _WireRef, epoch: int, index: int, context_id: int = 0,
+             errors: tuple[str, ...] = (), **expect: Any) -> int:
+        return s.step("mls_encrypt", ctx=ctx, epoch=epoch, sender_index=index, context_id=context_id, metadata=md,
+                      plaintext=hello, errors=errors, expect=expect)
+
+    for suite in SUITES:
+        s = _Scenario(f"gen/keys/mls/suite-{suite}/round-trip",
+                      "E=4, S=6: member 3 sends in epoch 14 with the exporter's base_key (RFC 9420 vector, "
+                      "Nk bytes); another member decrypts", ["MLS-01", "MLS-02"], ["MlsKidLayout"])
+        alice, bob = member(s, {14: 0}, suite=suite), member(s, {14: 0}, suite=suite)
+        expect: dict[str, Any] = {"kid": 0x3E, "ctr": 0}
+        if suite == 4:  # the requirements list's worked example
+            expect["ciphertext"] = bytes.fromhex("803e1980178d8fb2689cc65ef16d73c1ed80a5988a5c59")
+        sent = send(s, alice, 14, 3, **expect)
+        s.step("mls_decrypt", ctx=bob, metadata=md, ciphertext=_ref(sent, "ciphertext"),
+               expect={"plaintext": hello, "epoch": 14, "sender_index": 3, "context_id": 0})
+        yield s
+
+    # RFC 9605 §5.2 figure, E=4 and S=6: (epoch, sender index, context) -> KID.
+    for epoch, index, context_id, kid in ((14, 3, 0, 0x3E), (14, 7, 0, 0x7E), (14, 20, 0, 0x14E), (15, 3, 0, 0x3F),
+                                          (15, 5, 0, 0x5F), (16, 2, 2, 0x820), (16, 2, 3, 0xC20), (17, 33, 0, 0x211),
+                                          (17, 51, 0, 0x331)):
+        s = _Scenario(f"gen/keys/mls/kid-layout/figure-{kid:#x}",
+                      f"RFC 9605 figure: epoch {epoch}, sender {index}, context {context_id} is KID {kid:#x}",
+                      ["MLS-02"], ["MlsKidLayout"])
+        alice, bob = member(s, {epoch: epoch - 14}), member(s, {epoch: epoch - 14})
+        sent = send(s, alice, epoch, index, context_id, kid=kid, ctr=0)
+        s.step("mls_decrypt", ctx=bob, metadata=md, ciphertext=_ref(sent, "ciphertext"),
+               expect={"epoch": epoch, "sender_index": index, "context_id": context_id})
+        yield s
+
+    def layout(name: str, comment: str, e: int, bits: int, epoch: int, index: int, context_id: int,
+               flags: list[str]) -> _Scenario:
+        s = _Scenario(f"gen/keys/mls/kid-layout/{name}", comment, ["MLS-02"], ["MlsKidLayout", *flags])
+        alice, bob = member(s, {epoch: 1}, e, bits), member(s, {epoch: 1}, e, bits)
+        sent = send(s, alice, epoch, index, context_id, kid=_mls_kid(epoch, index, context_id, e, bits))
+        s.step("mls_decrypt", ctx=bob, metadata=md, ciphertext=_ref(sent, "ciphertext"),
+               expect={"epoch": epoch, "sender_index": index, "context_id": context_id})
+        return s
+
+    yield layout("s24-e8-max", "S=24, E=8: sender 2^24-1, epoch 255, context 2^32-1 is KID 2^64-1", 8, 24, 255,
+                 2**24 - 1, 2**32 - 1, ["LargeGroup", "MaxValue"])
+    yield layout("s24-e8-epoch-high-bits", "S=24, E=8: epoch 0x1ff is carried as 0xff; the receiver reports the "
+                 "installed epoch 0x1ff", 8, 24, 0x1FF, 0x123456, 0, ["LargeGroup"])
+    yield layout("s24-e8-context", "S=24, E=8: context 0xabcdef above sender 0xfedcba", 8, 24, 7, 0xFEDCBA, 0xABCDEF,
+                 ["LargeGroup", "KidTruncation"])
+    yield layout("s20-e4", "S=20, E=4: a million members", 4, 20, 9, 2**20 - 1, 5, ["LargeGroup"])
+    yield layout("e-plus-s-64", "E=32, S=32: the KID has no context bits", 32, 32, 2**32 - 1, 2**32 - 1, 0,
+                 ["LargeGroup", "MaxValue"])
+    yield layout("e64", "E=64, S=0: the KID is the epoch", 64, 0, U64_MAX, 0, 0, ["MaxValue"])
+    yield layout("e0-s0", "E=0, S=0: the KID is the context", 0, 0, 5, 0, 2**63, ["SignedInt64"])
+
+    def overflow(name: str, comment: str, e: int, bits: int, epoch: int, index: int, context_id: int,
+                 reqs: list[str] = ["MLS-02"]) -> _Scenario:
+        s = _Scenario(f"gen/keys/mls/overflow/{name}", comment, reqs, ["MlsKidLayout", "FieldOverflow"])
+        ctx = member(s, {epoch: 0}, e, bits)
+        send(s, ctx, epoch, index, context_id, errors=("invalid_argument",))
+        return s
+
+    yield overflow("sender-index", "E=4, S=6: sender index 64 needs 7 bits", 4, 6, 14, 64, 0)
+    yield overflow("sender-index-s24", "S=24, E=8: sender index 2^24", 8, 24, 1, 2**24, 0, ["MLS-02"])
+    yield overflow("context-id", "E=4, S=6: context 2^54 pushes the KID past 64 bits", 4, 6, 14, 3, 2**54)
+    yield overflow("context-id-s24-e8", "S=24, E=8: context 2^32", 8, 24, 1, 0, 2**32)
+    yield overflow("context-id-full-width", "E=32, S=32: any context but 0 overflows", 32, 32, 1, 0, 1)
+    for e, bits in ((33, 32), (65, 0), (0, 65)):
+        s = _Scenario(f"gen/keys/mls/overflow/bits-e{e}-s{bits}", f"E={e}, S={bits}: more than 64 bits",
+                      ["MLS-02"], ["MlsKidLayout", "FieldOverflow"])
+        s.step("mls_context_new", suite=4, epoch_bits=e, sender_bits=bits, errors=("invalid_argument",))
+        yield s
+
+    s = _Scenario("gen/keys/mls/evict/old-epoch-refused",
+                  "E=2: adding epoch 5 evicts epoch 1; epoch 1 neither encrypts nor can be removed", ["MLS-03"],
+                  ["EpochEviction"])
+    ctx = member(s, {1: 0, 5: 1}, e=2)
+    send(s, ctx, 1, 3, errors=("unknown_kid",))
+    s.step("mls_remove_epoch", ctx=ctx, epoch=1, errors=("unknown_kid",))
+    send(s, ctx, 5, 3, kid=(3 << 2) + 1, ctr=0)
+    yield s
+
+    s = _Scenario("gen/keys/mls/evict/old-epoch-frame-fails",
+                  "E=2: an epoch-1 frame decrypts, then fails once epoch 5 has evicted epoch 1; epoch 5 decrypts",
+                  ["MLS-03"], ["EpochEviction"])
+    bob = member(s, {1: 0}, e=2)
+    kid = _mls_kid(1, 3, 0, 2, 6)
+    old = [_frame(4, _mls_secret(0, 4), kid, ctr, hello, md) for ctr in range(2)]
+    s.step("mls_decrypt", ctx=bob, metadata=md, ciphertext=old[0], expect={"plaintext": hello, "epoch": 1})
+    s.step("mls_add_epoch", ctx=bob, epoch=5, epoch_secret=_mls_secret(1, 4))
+    s.step("mls_decrypt", ctx=bob, metadata=md, ciphertext=old[1], errors=("auth_failed",))
+    s.step("mls_decrypt", ctx=bob, metadata=md, ciphertext=_frame(4, _mls_secret(1, 4), kid, 0, hello, md),
+           expect={"plaintext": hello, "epoch": 5})
+    yield s
+
+    s = _Scenario("gen/keys/mls/evict/only-same-low-bits",
+                  "E=2: epochs 1-4 coexist (2^E of them); epoch 5 evicts 1 only", ["MLS-03", "MLS-06"],
+                  ["EpochEviction"])
+    ctx = member(s, {1: 0, 2: 1, 3: 2, 4: 3}, e=2)
+    for epoch in (1, 2, 3, 4):
+        send(s, ctx, epoch, 0, kid=epoch % 4, ctr=0)
+    s.step("mls_add_epoch", ctx=ctx, epoch=5, epoch_secret=_mls_secret(4, 4))
+    send(s, ctx, 1, 0, errors=("unknown_kid",))
+    for epoch in (2, 3, 4):
+        send(s, ctx, epoch, 0, kid=epoch % 4, ctr=1)
+    yield s
+
+    s = _Scenario("gen/keys/mls/evict/e8", "E=8: epoch 259 evicts epoch 3", ["MLS-03"], ["EpochEviction"])
+    ctx = member(s, {3: 0, 259: 1}, e=8, bits=8)
+    send(s, ctx, 3, 1, errors=("unknown_kid",))
+    send(s, ctx, 259, 1, kid=0x103, ctr=0)
+    yield s
+
+    s = _Scenario("gen/keys/mls/evict/e0", "E=0: only one epoch at a time; epoch 8 evicts epoch 7", ["MLS-03"],
+                  ["EpochEviction"])
+    ctx = member(s, {7: 0, 8: 1}, e=0, bits=6)
+    send(s, ctx, 7, 1, errors=("unknown_kid",))
+    send(s, ctx, 8, 1, kid=1, ctr=0)
+    yield s
+
+    s = _Scenario("gen/keys/mls/evict/counter-restarts",
+                  "E=2: epoch 5 replaces epoch 1 under the same KIDs, with a new key and a counter from 0",
+                  ["MLS-03", "MLS-05"], ["EpochEviction", "CounterAdvance"])
+    ctx = member(s, {1: 0}, e=2)
+    kid = _mls_kid(1, 3, 0, 2, 6)
+    send(s, ctx, 1, 3, kid=kid, ctr=0)
+    send(s, ctx, 1, 3, kid=kid, ctr=1)
+    s.step("mls_add_epoch", ctx=ctx, epoch=5, epoch_secret=_mls_secret(1, 4))
+    send(s, ctx, 5, 3, kid=kid, ctr=0, ciphertext=_frame(4, _mls_secret(1, 4), kid, 0, hello, md))
+    yield s
+
+    s = _Scenario("gen/keys/mls/remove-epoch", "a removed epoch neither encrypts nor decrypts", ["MLS-03", "DEC-02"],
+                  ["UnknownKid"])
+    ctx = member(s, {14: 0})
+    s.step("mls_remove_epoch", ctx=ctx, epoch=14)
+    send(s, ctx, 14, 3, errors=("unknown_kid",))
+    s.step("mls_decrypt", ctx=ctx, metadata=md, ciphertext=_frame(4, _mls_secret(0, 4), 0x3E, 0, hello, md),
+           errors=("unknown_kid",))
+    s.step("mls_remove_epoch", ctx=ctx, epoch=14, errors=("unknown_kid",))
+    yield s
+
+    s = _Scenario("gen/keys/mls/unknown-epoch", "an epoch never added neither encrypts nor decrypts",
+                  ["ENC-07", "DEC-02"], ["UnknownKid"])
+    ctx = member(s, {14: 0})
+    send(s, ctx, 15, 3, errors=("unknown_kid",))
+    s.step("mls_decrypt", ctx=ctx, metadata=md, ciphertext=_frame(4, _mls_secret(1, 4), 0x3F, 0, hello, md),
+           errors=("unknown_kid",))
+    yield s
+
+    frame = _frame(4, _mls_secret(0, 4), 0x3E, 7, hello, md)  # epoch 14, sender 3, context 0, E=4, S=6
+    for name, kid, comment, error in (
+        ("sender-index", 0x5E, "to sender 5", "auth_failed"),
+        ("context-id", 0x43E, "to context 1", "auth_failed"),
+        ("epoch-installed", 0x3F, "to epoch 15, which is installed", "auth_failed"),
+        ("epoch-not-installed", 0x3D, "to epoch 13, which is not installed", "unknown_kid"),
+    ):
+        s = _Scenario(f"gen/keys/mls/rewrite/{name}", f"member 3's frame with its KID rewritten {comment} fails; "
+                      "the genuine frame still decrypts", ["MLS-04", "KDF-06"], ["KidRewrite"])
+        bob = member(s, {14: 0, 15: 1})
+        s.step("mls_decrypt", ctx=bob, metadata=md, ciphertext=_rewrite_kid(frame, kid), errors=(error,))
+        s.step("mls_decrypt", ctx=bob, metadata=md, ciphertext=frame,
+               expect={"plaintext": hello, "epoch": 14, "sender_index": 3, "context_id": 0})
+        yield s
+
+    s = _Scenario("gen/keys/mls/counter-per-context-id",
+                  "one member's contexts 0 and 1 (two streams) and another sender index count from 0 independently",
+                  ["MLS-05", "ENC-04"], ["CounterAdvance"])
+    ctx = member(s, {14: 0})
+    for index, context_id, ctr in ((3, 0, 0), (3, 1, 0), (3, 0, 1), (4, 0, 0), (3, 1, 1), (3, 0, 2)):
+        send(s, ctx, 14, index, context_id, kid=_mls_kid(14, index, context_id, 4, 6), ctr=ctr)
+    yield s
+
+    s = _Scenario("gen/keys/mls/two-members", "members 0 and 1 each send in epoch 14 and decrypt the other",
+                  ["MLS-04", "MLS-05"], ["MlsKidLayout"])
+    alice, bob = member(s, {14: 0}), member(s, {14: 0})
+    for sender, receiver, index in ((alice, bob, 0), (bob, alice, 1), (alice, bob, 0)):
+        sent = send(s, sender, 14, index)
+        s.step("mls_decrypt", ctx=receiver, metadata=md, ciphertext=_ref(sent, "ciphertext"),
+               expect={"plaintext": hello, "sender_index": index})
+    yield s
+
+
+def _replay_scenarios() -> Iterator[_Scenario]:
+    """§9.3 receiver anti-replay (REPLAY-02, a MAY): a CTR window per receive KID."""
+
+    def scenario(name: str, comment: str, window: int | None, script: list[tuple[int, int, str | None]],
+                 flags: list[str] = ()) -> _Scenario:
+        """``script``: (kid, ctr, error or None); FORGED as the error is a forged frame (auth_failed)."""
+        s = _Scenario(f"gen/keys/replay/{name}", comment, ["REPLAY-02"], ["ReplayWindow", *flags])
+        ctx = s.new("context_new", suite=4, **({} if window is None else {"replay_window": window}))
+        for kid in sorted({k for k, _, _ in script}):
+            s.step("context_add_key", ctx=ctx, kid=kid, base_key=BASE_KEY, usage="recv")
+        for kid, ctr, error in script:
+            if error == FORGED:
+                frame, error = _forged(4, kid, ctr), "auth_failed"
+            else:
+                frame = _frame(4, BASE_KEY, kid, ctr)
+            if error:
+                s.step("context_decrypt", ctx=ctx, metadata=METADATA, ciphertext=frame, errors=(error,))
+            else:
+                s.step("context_decrypt", ctx=ctx, metadata=METADATA, ciphertext=frame,
+                       expect={"plaintext": PLAINTEXT, "ctr": ctr})
+        return s
+
+    yield scenario("off-duplicates-accepted", "without replay_window a duplicate decrypts every time", None,
+                   [(1, 0, None), (1, 0, None), (1, 0, None)])
+    yield scenario("duplicate-rejected", "N=4: the same frame twice", 4, [(1, 0, None), (1, 0, "replay")])
+    yield scenario("in-window-reorder", "N=4: CTRs 5, 3, 4, 2 all decrypt; 3 again is a replay", 4,
+                   [(1, 5, None), (1, 3, None), (1, 4, None), (1, 2, None), (1, 3, "replay")])
+    yield scenario("too-old", "N=4: after CTR 5, CTR 1 (4 behind) is too old; CTR 2 (3 behind) decrypts", 4,
+                   [(1, 5, None), (1, 1, "replay"), (1, 2, None)])
+    yield scenario("forged-does-not-move", "N=4: forged frames at CTR 100 and 3 fail authentication and change "
+                   "nothing: genuine CTR 2 and 3 then decrypt once", 4,
+                   [(1, 100, FORGED), (1, 2, None), (1, 3, FORGED), (1, 3, None), (1, 3, "replay")],
+                   ["ForgedFrame"])
+    yield scenario("window-1", "N=1: only CTRs above the highest pass", 1,
+                   [(1, 3, None), (1, 2, "replay"), (1, 3, "replay"), (1, 4, None)])
+    yield scenario("window-64", "N=64: 64 behind is too old, 63 behind decrypts; a jump of 64 clears the bitmap", 64,
+                   [(1, 100, None), (1, 36, "replay"), (1, 37, None), (1, 37, "replay"), (1, 164, None),
+                    (1, 101, None), (1, 100, "replay")])
+    yield scenario("max-ctr", "N=4 at CTR 2^64-1: no overflow in the window arithmetic", 4,
+                   [(1, U64_MAX, None), (1, U64_MAX - 2, None), (1, U64_MAX, "replay"), (1, U64_MAX - 4, "replay"),
+                    (1, U64_MAX - 3, None)], ["MaxValue"])
+    yield scenario("per-kid", "N=4: each KID has its own window", 4,
+                   [(1, 100, None), (2, 0, None), (1, 0, "replay"), (2, 0, "replay")])
+    s = _Scenario("gen/keys/replay/bad-size", "replay_window 0 is refused", ["REPLAY-02"], ["ReplayWindow"])
+    s.step("context_new", suite=4, replay_window=0, errors=("invalid_argument",))
+    yield s
+    s = _Scenario("gen/keys/replay/mls", "N=4 on an MLS context: a duplicate frame is a replay", ["REPLAY-02"],
+                  ["ReplayWindow"])
+    ctx = s.new("mls_context_new", suite=4, epoch_bits=4, sender_bits=6, replay_window=4)
+    s.step("mls_add_epoch", ctx=ctx, epoch=14, epoch_secret=_mls_secret(0, 4))
+    frame = _frame(4, _mls_secret(0, 4), 0x3E, 0, b"hello", b"")
+    s.step("mls_decrypt", ctx=ctx, metadata=b"", ciphertext=frame, expect={"plaintext": b"hello"})
+    s.step("mls_decrypt", ctx=ctx, metadata=b"", ciphertext=frame, errors=("replay",))
+    yield s
+
+
+def key_management_groups() -> list[_Group]:
+    g = _Group("KeyManagementScenario", None)
+    for scenarios in (_context_scenarios, _ratchet_scenarios, _mls_scenarios, _replay_scenarios):
+        g.tests.extend(s.record() for s in scenarios())
+    return [g]
+
+
 def _document(groups: list[_Group], description: str) -> dict[str, Any]:
     tc_id = 0
     out_groups = []
@@ -339,6 +988,8 @@ def documents() -> dict[str, dict[str, Any]]:
         "sframe-invalid-input.json": _document(invalid_input_groups(),
                                                "Unassigned suites and out-of-range values an implementation must refuse"),
         "header.json": _document(header_groups(), "Header encoding and parsing, every config byte, malformed input"),
+        "key-management.json": _document(key_management_groups(),
+                                         "Stateful scenarios: counters, key usage, sender-key ratchet, MLS epochs, replay window"),
     }
 
 

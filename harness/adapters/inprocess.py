@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import sframe_py
-from sframe_py import FrameKey, SFrameError, get_suite, parse_header
+from sframe_py import (Context, FrameKey, InvalidArgumentError, MlsContext, RatchetReceiver, RatchetSender,
+                       SFrameError, get_suite, parse_header)
 
-from ..protocol import OPTIONAL_OPS, PROTOCOL_VERSION
+from ..protocol import OPTIONAL_OPS, PROTOCOL_VERSION, STATEFUL_CAPABILITIES
 from .base import Adapter, Hello, Request, Response
 
 Fields = dict[str, Any]
+State = Context | RatchetSender | RatchetReceiver | MlsContext
+S = TypeVar("S", Context, RatchetSender, RatchetReceiver, MlsContext)
 
 
 class _MissingField(Exception):
@@ -29,7 +33,8 @@ def _need(fields: Fields, *names: str) -> list[Any]:
 
 class PythonAdapter(Adapter):
     """Runs ``implementations/python`` in this process. Derived keys are cached per
-    (suite, base_key, KID) because deriving costs more than encrypting a small frame."""
+    (suite, base_key, KID) because deriving costs more than encrypting a small frame.
+    Stateful ops keep their contexts here, named by handle strings."""
 
     CACHE_SIZE = 512
 
@@ -46,7 +51,24 @@ class PythonAdapter(Adapter):
             "aead_encrypt": self._aead_encrypt,
             "aead_decrypt": self._aead_decrypt,
             "shutdown": lambda f: {},
+            "context_new": self._context_new,
+            "context_add_key": self._context_add_key,
+            "context_remove_key": self._context_remove_key,
+            "context_encrypt": self._context_encrypt,
+            "context_decrypt": self._context_decrypt,
+            "context_free": self._context_free,
+            "ratchet_derive": self._ratchet_derive,
+            "ratchet_sender_new": self._ratchet_sender_new,
+            "ratchet_advance": self._ratchet_advance,
+            "ratchet_receiver_new": self._ratchet_receiver_new,
+            "mls_context_new": self._mls_context_new,
+            "mls_add_epoch": self._mls_add_epoch,
+            "mls_remove_epoch": self._mls_remove_epoch,
+            "mls_encrypt": self._mls_encrypt,
+            "mls_decrypt": self._mls_decrypt,
         }
+        self._contexts: dict[str, State] = {}
+        self._handles = itertools.count(1)
         self.hello = Hello.from_fields(self._hello({}))
 
     def _frame_key(self, suite: int, base_key: bytes, kid: int) -> FrameKey:
@@ -65,7 +87,7 @@ class PythonAdapter(Adapter):
             "version": sframe_py.__version__,
             "protocol": PROTOCOL_VERSION,
             "suites": sorted(sframe_py.SUITES),
-            "capabilities": list(OPTIONAL_OPS),
+            "capabilities": list(OPTIONAL_OPS + STATEFUL_CAPABILITIES),
         }
 
     def _encrypt(self, f: Fields) -> Fields:
@@ -97,6 +119,108 @@ class PythonAdapter(Adapter):
     def _aead_decrypt(self, f: Fields) -> Fields:
         suite, key, nonce, aad, ciphertext = _need(f, "suite", "key", "nonce", "aad", "ciphertext")
         return {"plaintext": sframe_py.make_aead(get_suite(suite), key).open(nonce, aad, ciphertext)}
+
+    # Stateful ops (PROTOCOL.md "Stateful ops"): contexts live in self._contexts.
+
+    def _new_handle(self, state: State) -> Fields:
+        handle = f"ctx-{next(self._handles)}"
+        self._contexts[handle] = state
+        return {"ctx": handle}
+
+    def _state(self, f: Fields, *kinds: type[S]) -> S:
+        (handle,) = _need(f, "ctx")
+        state = self._contexts.get(handle) if isinstance(handle, str) else None
+        if state is None:
+            raise InvalidArgumentError(f"no context {handle!r} (never created, or freed)")
+        if not isinstance(state, kinds):
+            raise InvalidArgumentError(f"context {handle!r} is a {type(state).__name__}, not for this op")
+        return state
+
+    def _context_new(self, f: Fields) -> Fields:
+        (suite,) = _need(f, "suite")
+        return self._new_handle(Context(suite, f.get("replay_window")))
+
+    def _context_add_key(self, f: Fields) -> Fields:
+        ctx = self._state(f, Context)
+        kid, base_key, usage = _need(f, "kid", "base_key", "usage")
+        if usage == "send":
+            ctx.add_send_key(kid, base_key, f.get("next_ctr", 0))
+        elif usage == "recv":
+            ctx.add_recv_key(kid, base_key)
+        else:
+            raise InvalidArgumentError(f"usage must be 'send' or 'recv', got {usage!r}")
+        return {}
+
+    def _context_remove_key(self, f: Fields) -> Fields:
+        (kid,) = _need(f, "kid")
+        self._state(f, Context).remove_key(kid)
+        return {}
+
+    def _context_encrypt(self, f: Fields) -> Fields:
+        ctx = self._state(f, Context, RatchetSender)
+        metadata, plaintext = _need(f, "metadata", "plaintext")
+        if isinstance(ctx, RatchetSender):
+            ciphertext = ctx.encrypt(metadata, plaintext, f.get("kid"))
+        else:
+            (kid,) = _need(f, "kid")
+            ciphertext = ctx.encrypt(kid, metadata, plaintext)
+        return {"ciphertext": ciphertext, "ctr": parse_header(ciphertext).ctr}
+
+    def _context_decrypt(self, f: Fields) -> Fields:
+        ctx = self._state(f, Context, RatchetSender, RatchetReceiver)
+        metadata, ciphertext = _need(f, "metadata", "ciphertext")
+        frame = ctx.decrypt_frame(metadata, ciphertext)
+        return {"plaintext": frame.plaintext, "kid": frame.header.kid, "ctr": frame.header.ctr}
+
+    def _context_free(self, f: Fields) -> Fields:
+        self._state(f, Context, RatchetSender, RatchetReceiver, MlsContext)
+        del self._contexts[f["ctx"]]
+        return {}
+
+    def _ratchet_derive(self, f: Fields) -> Fields:
+        suite, base_key, steps = _need(f, "suite", "base_key", "steps")
+        return {"base_key": sframe_py.ratchet_forward(get_suite(suite), base_key, steps)}
+
+    def _ratchet_sender_new(self, f: Fields) -> Fields:
+        suite, base_key, generation, bits = _need(f, "suite", "base_key", "generation", "ratchet_bits")
+        sender = RatchetSender(suite, base_key, generation, bits)
+        return {**self._new_handle(sender), "kid": sender.kid}
+
+    def _ratchet_advance(self, f: Fields) -> Fields:
+        sender = self._state(f, RatchetSender)
+        return {"kid": sender.advance(), "step": sender.step}
+
+    def _ratchet_receiver_new(self, f: Fields) -> Fields:
+        suite, base_key, generation, bits = _need(f, "suite", "base_key", "generation", "ratchet_bits")
+        return self._new_handle(RatchetReceiver(suite, base_key, generation, bits, f.get("step", 0)))
+
+    def _mls_context_new(self, f: Fields) -> Fields:
+        suite, epoch_bits, sender_bits = _need(f, "suite", "epoch_bits", "sender_bits")
+        return self._new_handle(MlsContext(suite, epoch_bits, sender_bits, f.get("replay_window")))
+
+    def _mls_add_epoch(self, f: Fields) -> Fields:
+        epoch, secret = _need(f, "epoch", "epoch_secret")
+        self._state(f, MlsContext).add_epoch(epoch, secret)
+        return {}
+
+    def _mls_remove_epoch(self, f: Fields) -> Fields:
+        (epoch,) = _need(f, "epoch")
+        self._state(f, MlsContext).remove_epoch(epoch)
+        return {}
+
+    def _mls_encrypt(self, f: Fields) -> Fields:
+        ctx = self._state(f, MlsContext)
+        epoch, index, context_id, metadata, plaintext = _need(
+            f, "epoch", "sender_index", "context_id", "metadata", "plaintext")
+        ciphertext = ctx.encrypt(epoch, index, context_id, metadata, plaintext)
+        header = parse_header(ciphertext)
+        return {"ciphertext": ciphertext, "kid": header.kid, "ctr": header.ctr}
+
+    def _mls_decrypt(self, f: Fields) -> Fields:
+        metadata, ciphertext = _need(f, "metadata", "ciphertext")
+        frame = self._state(f, MlsContext).decrypt(metadata, ciphertext)
+        return {"plaintext": frame.plaintext, "epoch": frame.epoch, "sender_index": frame.sender_index,
+                "context_id": frame.context_id}
 
     def handle(self, request: Request) -> Response:
         start = time.perf_counter()

@@ -57,15 +57,6 @@ def result_to_json(result: RunResult) -> dict[str, Any]:
     }
 
 
-def document(results: list[RunResult]) -> dict[str, Any]:
-    runs = [result_to_json(r) for r in results]
-    doc: dict[str, Any] = {"schema": SCHEMA, "runs": runs}
-    if len(runs) == 1:
-        # The single-implementation form also carries its run's fields at the top level.
-        doc.update({k: v for k, v in runs[0].items()})
-    return doc
-
-
-def write_json(results: list[RunResult], path: Path) -> None:
+def write_json(doc: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document(results), indent=1) + "\n")
+    path.write_text(json.dumps(doc, indent=1) + "\n")

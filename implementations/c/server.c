@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "json.h"
+#include "sfctx.h"
 #include "sframe.h"
 
 #define SERVER_NAME "sframe-c"
@@ -42,6 +44,9 @@ static int set_sf_err(req_err *e, sf_err rc)
     case SF_ERR_UNSUPPORTED: msg = "unsupported cipher suite"; break;
     case SF_ERR_INVALID: msg = "invalid argument"; break;
     case SF_ERR_INTERNAL: msg = "internal error"; break;
+    case SF_ERR_KEY_USAGE: msg = "key used against its usage"; break;
+    case SF_ERR_COUNTER: msg = "counter exhausted: CTR 2^64-1 was used"; break;
+    case SF_ERR_REPLAY: msg = "replayed or too old CTR"; break;
     case SF_OK: msg = "ok"; break;
     }
     return set_err(e, sf_err_class(rc), msg);
@@ -160,7 +165,8 @@ static int op_hello(const json_object *o, jbuf *r, req_err *e)
     jb_lit(r, ",\"name\":\"" SERVER_NAME "\",\"version\":\"" SERVER_VERSION
               "\",\"protocol\":1,\"suites\":[1,2,3,4,5,6,7,8],"
               "\"capabilities\":[\"encode_header\",\"decode_header\","
-              "\"derive\",\"aead_encrypt\",\"aead_decrypt\",\"shutdown\"]");
+              "\"derive\",\"aead_encrypt\",\"aead_decrypt\",\"shutdown\","
+              "\"context\",\"ratchet\",\"mls\",\"replay\"]");
     return 1;
 }
 
@@ -365,6 +371,504 @@ static int op_aead_decrypt(const json_object *o, jbuf *r, req_err *e)
     return op_aead(o, r, e, 0);
 }
 
+/* ---------------- stateful ops (contexts) ---------------- */
+
+/*
+ * Live contexts, named "c<n>" with n = 1, 2, ... never reused. Ids only
+ * grow, so the table stays sorted by id and lookup is a binary search.
+ */
+typedef struct {
+    uint64_t id;
+    sf_ctx *ctx;
+} handle;
+
+static handle *g_handles;
+static size_t g_nhandles, g_handles_cap;
+static uint64_t g_next_id = 1;
+
+static int handle_add(sf_ctx *c, uint64_t *id, req_err *e)
+{
+    if (g_nhandles == g_handles_cap) {
+        size_t ncap = g_handles_cap ? g_handles_cap * 2 : 64;
+        handle *nv = realloc(g_handles, ncap * sizeof(*nv));
+        if (nv == NULL) {
+            sf_ctx_free(c);
+            return set_err(e, "internal", "out of memory");
+        }
+        g_handles = nv;
+        g_handles_cap = ncap;
+    }
+    g_handles[g_nhandles].id = g_next_id;
+    g_handles[g_nhandles].ctx = c;
+    g_nhandles++;
+    *id = g_next_id++;
+    return 1;
+}
+
+/* Index of id in g_handles, or g_nhandles if absent. */
+static size_t handle_index(uint64_t id)
+{
+    size_t lo = 0, hi = g_nhandles;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g_handles[mid].id == id)
+            return mid;
+        if (g_handles[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return g_nhandles;
+}
+
+static void handles_free_all(void)
+{
+    size_t k;
+    for (k = 0; k < g_nhandles; k++)
+        sf_ctx_free(g_handles[k].ctx);
+    free(g_handles);
+    g_handles = NULL;
+    g_nhandles = g_handles_cap = 0;
+}
+
+/* The "ctx" field: "c" then a decimal id of a live context. */
+static int get_ctx(const json_object *o, size_t *index, req_err *e)
+{
+    const json_member *m = json_get(o, "ctx");
+    uint64_t id = 0;
+    size_t k;
+
+    if (m == NULL)
+        return set_err(e, "invalid_argument", "missing ctx");
+    if (m->type != JV_STRING || m->str_len < 2 || m->str_len > 21 ||
+        m->str[0] != 'c')
+        return set_err(e, "invalid_argument", "unknown ctx");
+    for (k = 1; k < m->str_len; k++) {
+        char c = m->str[k];
+        unsigned d;
+        if (c < '0' || c > '9')
+            return set_err(e, "invalid_argument", "unknown ctx");
+        d = (unsigned)(c - '0');
+        if (id > (UINT64_MAX - d) / 10)
+            return set_err(e, "invalid_argument", "unknown ctx");
+        id = id * 10 + d;
+    }
+    *index = handle_index(id);
+    if (*index == g_nhandles)
+        return set_err(e, "invalid_argument", "unknown or freed ctx");
+    return 1;
+}
+
+static void put_ctx(jbuf *r, uint64_t id)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "c%llu", (unsigned long long)id);
+    jb_lit(r, ",\"ctx\":");
+    jb_str(r, buf, n > 0 ? (size_t)n : 0);
+}
+
+/* True if the optional field is absent or null. */
+static int absent(const json_object *o, const char *key)
+{
+    const json_member *m = json_get(o, key);
+    return m == NULL || m->type == JV_NULL;
+}
+
+/* A JSON integer in [min, max]. */
+static int get_int(const json_object *o, const char *key, long long min,
+                   long long max, long long *out, req_err *e)
+{
+    const json_member *m = json_get(o, key);
+
+    if (m == NULL)
+        return set_err(e, "invalid_argument", "missing integer field");
+    if (m->type != JV_INT)
+        return set_err(e, "invalid_argument", "field must be an integer");
+    if (m->i < min || m->i > max)
+        return set_err(e, "invalid_argument", "integer field out of range");
+    *out = m->i;
+    return 1;
+}
+
+/* Optional replay_window: absent/null = 0 (off), else 1..max. */
+static int get_replay(const json_object *o, uint64_t *out, req_err *e)
+{
+    long long v;
+    *out = 0;
+    if (absent(o, "replay_window"))
+        return 1;
+    if (!get_int(o, "replay_window", 1, SF_MAX_REPLAY_WINDOW, &v, e))
+        return 0;
+    *out = (uint64_t)v;
+    return 1;
+}
+
+static int register_ctx(sf_err rc, sf_ctx *c, jbuf *r, req_err *e)
+{
+    uint64_t id;
+    if (rc != SF_OK) {
+        if (rc == SF_ERR_INVALID && sf_ctx_count() >= SF_MAX_CONTEXTS)
+            return set_err(e, "invalid_argument", "too many live contexts");
+        return set_sf_err(e, rc);
+    }
+    if (!handle_add(c, &id, e))
+        return 0;
+    put_ctx(r, id);
+    return 1;
+}
+
+static int ctx_result(sf_err rc, req_err *e)
+{
+    if (rc == SF_ERR_INVALID)
+        return set_err(e, "invalid_argument",
+                       "wrong kind of context, or a limit was reached");
+    if (rc != SF_OK)
+        return set_sf_err(e, rc);
+    return 1;
+}
+
+static void free_out(uint8_t *out, size_t n)
+{
+    if (out) {
+        OPENSSL_cleanse(out, n);
+        free(out);
+    }
+}
+
+static int op_context_new(const json_object *o, jbuf *r, req_err *e)
+{
+    const sf_suite *s;
+    uint64_t window;
+    sf_ctx *c = NULL;
+    sf_err rc;
+
+    if (!get_suite(o, &s, e) || !get_replay(o, &window, e))
+        return 0;
+    rc = sf_ctx_new(s, window, &c);
+    return register_ctx(rc, c, r, e);
+}
+
+static int op_context_add_key(const json_object *o, jbuf *r, req_err *e)
+{
+    const json_member *um;
+    bytes key = {0};
+    uint64_t kid, next_ctr = 0;
+    size_t idx;
+    int send, ok = 0;
+
+    (void)r;
+    if (!get_ctx(o, &idx, e) || !get_u64(o, "kid", &kid, e) ||
+        !get_hex(o, "base_key", &key, e))
+        goto done;
+    um = json_get(o, "usage");
+    if (um == NULL || um->type != JV_STRING) {
+        set_err(e, "invalid_argument", "usage must be \"send\" or \"recv\"");
+        goto done;
+    }
+    if (um->str_len == 4 && memcmp(um->str, "send", 4) == 0) {
+        send = 1;
+    } else if (um->str_len == 4 && memcmp(um->str, "recv", 4) == 0) {
+        send = 0;
+    } else {
+        set_err(e, "invalid_argument", "usage must be \"send\" or \"recv\"");
+        goto done;
+    }
+    if (send && !absent(o, "next_ctr") && !get_u64(o, "next_ctr", &next_ctr, e))
+        goto done;
+    ok = ctx_result(sf_ctx_add_key(g_handles[idx].ctx, kid, key.p, key.n,
+                                   send, next_ctr),
+                    e);
+done:
+    bytes_free(&key);
+    return ok;
+}
+
+static int op_context_remove_key(const json_object *o, jbuf *r, req_err *e)
+{
+    uint64_t kid;
+    size_t idx;
+
+    (void)r;
+    if (!get_ctx(o, &idx, e) || !get_u64(o, "kid", &kid, e))
+        return 0;
+    return ctx_result(sf_ctx_remove_key(g_handles[idx].ctx, kid), e);
+}
+
+static int op_context_encrypt(const json_object *o, jbuf *r, req_err *e)
+{
+    bytes md = {0}, pt = {0};
+    uint64_t kid = 0, kid_used = 0, ctr = 0;
+    uint8_t *out = NULL;
+    size_t out_len = 0, idx;
+    int has_kid, ok = 0;
+
+    if (!get_ctx(o, &idx, e))
+        return 0;
+    has_kid = !absent(o, "kid");
+    if ((has_kid && !get_u64(o, "kid", &kid, e)) ||
+        !get_hex(o, "metadata", &md, e) || !get_hex(o, "plaintext", &pt, e))
+        goto done;
+    ok = ctx_result(sf_ctx_encrypt(g_handles[idx].ctx, has_kid, kid, md.p,
+                                   md.n, pt.p, pt.n, &out, &out_len,
+                                   &kid_used, &ctr),
+                    e);
+    if (ok) {
+        jb_lit(r, ",\"ciphertext\":");
+        jb_hex(r, out, out_len);
+        jb_lit(r, ",\"kid\":");
+        jb_u64_str(r, kid_used);
+        jb_lit(r, ",\"ctr\":");
+        jb_u64_str(r, ctr);
+    }
+done:
+    free(out);
+    bytes_free(&md);
+    bytes_free(&pt);
+    return ok;
+}
+
+static int op_context_decrypt(const json_object *o, jbuf *r, req_err *e)
+{
+    bytes md = {0}, ct = {0};
+    uint64_t kid = 0, ctr = 0;
+    uint8_t *out = NULL;
+    size_t out_len = 0, idx;
+    int ok = 0;
+
+    if (!get_ctx(o, &idx, e) || !get_hex(o, "metadata", &md, e) ||
+        !get_hex(o, "ciphertext", &ct, e))
+        goto done;
+    ok = ctx_result(sf_ctx_decrypt(g_handles[idx].ctx, md.p, md.n, ct.p,
+                                   ct.n, &out, &out_len, &kid, &ctr),
+                    e);
+    if (ok) {
+        jb_lit(r, ",\"plaintext\":");
+        jb_hex(r, out, out_len);
+        jb_lit(r, ",\"kid\":");
+        jb_u64_str(r, kid);
+        jb_lit(r, ",\"ctr\":");
+        jb_u64_str(r, ctr);
+    }
+done:
+    free_out(out, out_len);
+    bytes_free(&md);
+    bytes_free(&ct);
+    return ok;
+}
+
+static int op_context_free(const json_object *o, jbuf *r, req_err *e)
+{
+    size_t idx;
+
+    (void)r;
+    if (!get_ctx(o, &idx, e))
+        return 0;
+    sf_ctx_free(g_handles[idx].ctx);
+    memmove(&g_handles[idx], &g_handles[idx + 1],
+            (g_nhandles - idx - 1) * sizeof(*g_handles));
+    g_nhandles--;
+    return 1;
+}
+
+static int op_ratchet_derive(const json_object *o, jbuf *r, req_err *e)
+{
+    const sf_suite *s;
+    bytes key = {0};
+    long long steps;
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    int ok = 0;
+
+    if (!get_suite(o, &s, e) || !get_hex(o, "base_key", &key, e) ||
+        !get_int(o, "steps", 0, SF_RATCHET_MAX_DERIVE, &steps, e))
+        goto done;
+    ok = ctx_result(sf_ratchet_derive(s, key.p, key.n, (uint64_t)steps, &out,
+                                      &out_len),
+                    e);
+    if (ok) {
+        jb_lit(r, ",\"base_key\":");
+        jb_hex(r, out, out_len);
+    }
+done:
+    free_out(out, out_len);
+    bytes_free(&key);
+    return ok;
+}
+
+static int op_ratchet_sender_new(const json_object *o, jbuf *r, req_err *e)
+{
+    const sf_suite *s;
+    bytes key = {0};
+    uint64_t gen, kid = 0;
+    long long bits;
+    sf_ctx *c = NULL;
+    sf_err rc;
+    int ok = 0;
+
+    if (!get_suite(o, &s, e) || !get_hex(o, "base_key", &key, e) ||
+        !get_u64(o, "generation", &gen, e) ||
+        !get_int(o, "ratchet_bits", 1, 63, &bits, e))
+        goto done;
+    rc = sf_ratchet_sender_new(s, key.p, key.n, gen, (uint64_t)bits, &c,
+                               &kid);
+    ok = register_ctx(rc, c, r, e);
+    if (ok) {
+        jb_lit(r, ",\"kid\":");
+        jb_u64_str(r, kid);
+    }
+done:
+    bytes_free(&key);
+    return ok;
+}
+
+static int op_ratchet_advance(const json_object *o, jbuf *r, req_err *e)
+{
+    uint64_t kid = 0, step = 0;
+    size_t idx;
+
+    if (!get_ctx(o, &idx, e))
+        return 0;
+    if (!ctx_result(sf_ratchet_advance(g_handles[idx].ctx, &kid, &step), e))
+        return 0;
+    jb_lit(r, ",\"kid\":");
+    jb_u64_str(r, kid);
+    jb_lit(r, ",\"step\":");
+    jb_i64(r, (long long)step);
+    return 1;
+}
+
+static int op_ratchet_receiver_new(const json_object *o, jbuf *r, req_err *e)
+{
+    const sf_suite *s;
+    bytes key = {0};
+    uint64_t gen;
+    long long bits, step = 0;
+    sf_ctx *c = NULL;
+    sf_err rc;
+    int ok = 0;
+
+    if (!get_suite(o, &s, e) || !get_hex(o, "base_key", &key, e) ||
+        !get_u64(o, "generation", &gen, e) ||
+        !get_int(o, "ratchet_bits", 1, 63, &bits, e) ||
+        (!absent(o, "step") && !get_int(o, "step", 0, LLONG_MAX, &step, e)))
+        goto done;
+    rc = sf_ratchet_receiver_new(s, key.p, key.n, gen, (uint64_t)bits,
+                                 (uint64_t)step, &c);
+    ok = register_ctx(rc, c, r, e);
+done:
+    bytes_free(&key);
+    return ok;
+}
+
+static int op_mls_context_new(const json_object *o, jbuf *r, req_err *e)
+{
+    const sf_suite *s;
+    long long ebits, sbits;
+    uint64_t window;
+    sf_ctx *c = NULL;
+    sf_err rc;
+
+    if (!get_suite(o, &s, e) || !get_int(o, "epoch_bits", 0, 64, &ebits, e) ||
+        !get_int(o, "sender_bits", 0, 64, &sbits, e) ||
+        !get_replay(o, &window, e))
+        return 0;
+    if (ebits + sbits > 64)
+        return set_err(e, "invalid_argument", "epoch_bits + sender_bits > 64");
+    rc = sf_mls_new(s, (uint64_t)ebits, (uint64_t)sbits, window, &c);
+    return register_ctx(rc, c, r, e);
+}
+
+static int op_mls_add_epoch(const json_object *o, jbuf *r, req_err *e)
+{
+    bytes secret = {0};
+    uint64_t epoch;
+    size_t idx;
+    int ok = 0;
+
+    (void)r;
+    if (get_ctx(o, &idx, e) && get_u64(o, "epoch", &epoch, e) &&
+        get_hex(o, "epoch_secret", &secret, e))
+        ok = ctx_result(sf_mls_add_epoch(g_handles[idx].ctx, epoch, secret.p,
+                                         secret.n),
+                        e);
+    bytes_free(&secret);
+    return ok;
+}
+
+static int op_mls_remove_epoch(const json_object *o, jbuf *r, req_err *e)
+{
+    uint64_t epoch;
+    size_t idx;
+
+    (void)r;
+    if (!get_ctx(o, &idx, e) || !get_u64(o, "epoch", &epoch, e))
+        return 0;
+    return ctx_result(sf_mls_remove_epoch(g_handles[idx].ctx, epoch), e);
+}
+
+static int op_mls_encrypt(const json_object *o, jbuf *r, req_err *e)
+{
+    bytes md = {0}, pt = {0};
+    uint64_t epoch, index, cid, kid = 0, ctr = 0;
+    uint8_t *out = NULL;
+    size_t out_len = 0, idx;
+    int ok = 0;
+
+    if (!get_ctx(o, &idx, e) || !get_u64(o, "epoch", &epoch, e) ||
+        !get_u64(o, "sender_index", &index, e) ||
+        !get_u64(o, "context_id", &cid, e) ||
+        !get_hex(o, "metadata", &md, e) || !get_hex(o, "plaintext", &pt, e))
+        goto done;
+    ok = ctx_result(sf_mls_encrypt(g_handles[idx].ctx, epoch, index, cid,
+                                   md.p, md.n, pt.p, pt.n, &out, &out_len,
+                                   &kid, &ctr),
+                    e);
+    if (ok) {
+        jb_lit(r, ",\"ciphertext\":");
+        jb_hex(r, out, out_len);
+        jb_lit(r, ",\"kid\":");
+        jb_u64_str(r, kid);
+        jb_lit(r, ",\"ctr\":");
+        jb_u64_str(r, ctr);
+    }
+done:
+    free(out);
+    bytes_free(&md);
+    bytes_free(&pt);
+    return ok;
+}
+
+static int op_mls_decrypt(const json_object *o, jbuf *r, req_err *e)
+{
+    bytes md = {0}, ct = {0};
+    uint64_t epoch = 0, index = 0, cid = 0;
+    uint8_t *out = NULL;
+    size_t out_len = 0, idx;
+    int ok = 0;
+
+    if (!get_ctx(o, &idx, e) || !get_hex(o, "metadata", &md, e) ||
+        !get_hex(o, "ciphertext", &ct, e))
+        goto done;
+    ok = ctx_result(sf_mls_decrypt(g_handles[idx].ctx, md.p, md.n, ct.p, ct.n,
+                                   &out, &out_len, &epoch, &index, &cid),
+                    e);
+    if (ok) {
+        jb_lit(r, ",\"plaintext\":");
+        jb_hex(r, out, out_len);
+        jb_lit(r, ",\"epoch\":");
+        jb_u64_str(r, epoch);
+        jb_lit(r, ",\"sender_index\":");
+        jb_u64_str(r, index);
+        jb_lit(r, ",\"context_id\":");
+        jb_u64_str(r, cid);
+    }
+done:
+    free_out(out, out_len);
+    bytes_free(&md);
+    bytes_free(&ct);
+    return ok;
+}
+
 typedef int (*op_fn)(const json_object *, jbuf *, req_err *);
 
 static const struct {
@@ -379,6 +883,21 @@ static const struct {
     {"derive", op_derive},
     {"aead_encrypt", op_aead_encrypt},
     {"aead_decrypt", op_aead_decrypt},
+    {"context_new", op_context_new},
+    {"context_add_key", op_context_add_key},
+    {"context_remove_key", op_context_remove_key},
+    {"context_encrypt", op_context_encrypt},
+    {"context_decrypt", op_context_decrypt},
+    {"context_free", op_context_free},
+    {"ratchet_derive", op_ratchet_derive},
+    {"ratchet_sender_new", op_ratchet_sender_new},
+    {"ratchet_advance", op_ratchet_advance},
+    {"ratchet_receiver_new", op_ratchet_receiver_new},
+    {"mls_context_new", op_mls_context_new},
+    {"mls_add_epoch", op_mls_add_epoch},
+    {"mls_remove_epoch", op_mls_remove_epoch},
+    {"mls_encrypt", op_mls_encrypt},
+    {"mls_decrypt", op_mls_decrypt},
 };
 
 /* ---------------- request loop ---------------- */
@@ -541,5 +1060,6 @@ int main(void)
             break;
     }
     free(line);
+    handles_free_all();
     return status;
 }

@@ -49,6 +49,9 @@ const char *sf_err_class(sf_err e)
     case SF_ERR_UNSUPPORTED: return "unsupported";
     case SF_ERR_INVALID: return "invalid_argument";
     case SF_ERR_INTERNAL: return "internal";
+    case SF_ERR_KEY_USAGE: return "key_usage";
+    case SF_ERR_COUNTER: return "counter_exhausted";
+    case SF_ERR_REPLAY: return "replay";
     }
     return "internal";
 }
@@ -270,6 +273,30 @@ sf_err sf_derive(const sf_suite *s, const uint8_t *base_key, size_t base_len,
     info_len = build_info(info, SF_LABEL_SALT, kid, s->id);
     rc = hkdf_expand(s, prk, info, info_len, salt, s->nn);
 done:
+    OPENSSL_cleanse(prk, sizeof(prk));
+    return rc;
+}
+
+#define SF_LABEL_RATCHET "SFrame 1.0 Ratchet"
+
+sf_err sf_ratchet(const sf_suite *s, const uint8_t *base_key, size_t base_len,
+                  uint8_t *out)
+{
+    static const uint8_t zeros[SF_MAX_HASH_LEN] = {0};
+    uint8_t prk[SF_MAX_HASH_LEN];
+    sf_part part;
+    sf_err rc;
+
+    if (s == NULL)
+        return SF_ERR_UNSUPPORTED;
+    if (base_key == NULL && base_len != 0)
+        return SF_ERR_INVALID;
+    part.p = base_key;
+    part.n = base_len;
+    rc = hmac_parts(s->hash, s->nh, zeros, s->nh, &part, 1, prk);
+    if (rc == SF_OK)
+        rc = hkdf_expand(s, prk, (const uint8_t *)SF_LABEL_RATCHET,
+                         strlen(SF_LABEL_RATCHET), out, s->nh);
     OPENSSL_cleanse(prk, sizeof(prk));
     return rc;
 }
@@ -513,15 +540,16 @@ static void make_nonce(const uint8_t *salt, uint64_t ctr, uint8_t *nonce)
         nonce[SF_NONCE_LEN - 1 - i] ^= (uint8_t)(ctr >> (8 * i));
 }
 
-sf_err sf_encrypt(const sf_suite *s, const uint8_t *base_key, size_t base_len,
-                  uint64_t kid, uint64_t ctr, const uint8_t *metadata,
-                  size_t md_len, const uint8_t *pt, size_t pt_len,
-                  uint8_t **out, size_t *out_len)
+sf_err sf_frame_seal(const sf_suite *s, const uint8_t *key,
+                     const uint8_t *salt, uint64_t kid, uint64_t ctr,
+                     const uint8_t *metadata, size_t md_len,
+                     const uint8_t *pt, size_t pt_len, uint8_t **out,
+                     size_t *out_len)
 {
-    uint8_t key[SF_MAX_KEY_LEN], salt[SF_NONCE_LEN], nonce[SF_NONCE_LEN];
+    uint8_t nonce[SF_NONCE_LEN];
     uint8_t hdr[SF_MAX_HEADER_LEN];
     size_t hdr_len, total;
-    uint8_t *buf = NULL;
+    uint8_t *buf;
     sf_err rc;
 
     *out = NULL;
@@ -530,29 +558,77 @@ sf_err sf_encrypt(const sf_suite *s, const uint8_t *base_key, size_t base_len,
         return SF_ERR_UNSUPPORTED;
     if (pt_len > SIZE_MAX - SF_MAX_HEADER_LEN - SF_MAX_TAG_LEN)
         return SF_ERR_INVALID;
-
-    rc = sf_derive(s, base_key, base_len, kid, key, salt);
-    if (rc != SF_OK)
-        goto done;
     make_nonce(salt, ctr, nonce);
     hdr_len = sf_header_encode(kid, ctr, hdr);
     total = hdr_len + pt_len + s->nt;
     buf = malloc(total);
-    if (buf == NULL) {
-        rc = SF_ERR_INTERNAL;
-        goto done;
-    }
+    if (buf == NULL)
+        return SF_ERR_INTERNAL;
     memcpy(buf, hdr, hdr_len);
     rc = aead_seal2(s, key, nonce, hdr, hdr_len, metadata, md_len, pt, pt_len,
                     buf + hdr_len);
     if (rc != SF_OK) {
         free(buf);
-        buf = NULL;
-        goto done;
+        return rc;
     }
     *out = buf;
     *out_len = total;
-done:
+    return SF_OK;
+}
+
+sf_err sf_frame_open(const sf_suite *s, const uint8_t *key,
+                     const uint8_t *salt, const uint8_t *frame,
+                     size_t frame_len, size_t hdr_len, uint64_t ctr,
+                     const uint8_t *metadata, size_t md_len, uint8_t **out,
+                     size_t *out_len)
+{
+    uint8_t nonce[SF_NONCE_LEN];
+    size_t body_len, pt_len;
+    uint8_t *buf;
+    sf_err rc;
+
+    *out = NULL;
+    *out_len = 0;
+    if (s == NULL)
+        return SF_ERR_UNSUPPORTED;
+    if (hdr_len > frame_len)
+        return SF_ERR_MALFORMED;
+    body_len = frame_len - hdr_len;
+    if (body_len < s->nt)
+        return SF_ERR_MALFORMED;
+    pt_len = body_len - s->nt;
+    make_nonce(salt, ctr, nonce);
+    buf = malloc(pt_len ? pt_len : 1);
+    if (buf == NULL)
+        return SF_ERR_INTERNAL;
+    /* AAD = header bytes exactly as received, then metadata. */
+    rc = aead_open2(s, key, nonce, frame, hdr_len, metadata, md_len,
+                    frame + hdr_len, body_len, buf);
+    if (rc != SF_OK) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *out_len = pt_len;
+    return SF_OK;
+}
+
+sf_err sf_encrypt(const sf_suite *s, const uint8_t *base_key, size_t base_len,
+                  uint64_t kid, uint64_t ctr, const uint8_t *metadata,
+                  size_t md_len, const uint8_t *pt, size_t pt_len,
+                  uint8_t **out, size_t *out_len)
+{
+    uint8_t key[SF_MAX_KEY_LEN], salt[SF_NONCE_LEN];
+    sf_err rc;
+
+    *out = NULL;
+    *out_len = 0;
+    if (s == NULL)
+        return SF_ERR_UNSUPPORTED;
+    rc = sf_derive(s, base_key, base_len, kid, key, salt);
+    if (rc == SF_OK)
+        rc = sf_frame_seal(s, key, salt, kid, ctr, metadata, md_len, pt,
+                           pt_len, out, out_len);
     OPENSSL_cleanse(key, sizeof(key));
     OPENSSL_cleanse(salt, sizeof(salt));
     return rc;
@@ -563,10 +639,9 @@ sf_err sf_decrypt(const sf_suite *s, const uint8_t *base_key, size_t base_len,
                   const uint8_t *frame, size_t frame_len, uint8_t **out,
                   size_t *out_len)
 {
-    uint8_t key[SF_MAX_KEY_LEN], salt[SF_NONCE_LEN], nonce[SF_NONCE_LEN];
+    uint8_t key[SF_MAX_KEY_LEN], salt[SF_NONCE_LEN];
     uint64_t hkid = 0, hctr = 0;
-    size_t hdr_len = 0, body_len, pt_len;
-    uint8_t *buf = NULL;
+    size_t hdr_len = 0;
     sf_err rc;
 
     *out = NULL;
@@ -578,30 +653,12 @@ sf_err sf_decrypt(const sf_suite *s, const uint8_t *base_key, size_t base_len,
         return rc;
     if (hkid != kid)
         return SF_ERR_UNKNOWN_KID;
-    body_len = frame_len - hdr_len;
-    if (body_len < s->nt)
+    if (frame_len - hdr_len < s->nt)
         return SF_ERR_MALFORMED;
-    pt_len = body_len - s->nt;
-
     rc = sf_derive(s, base_key, base_len, kid, key, salt);
-    if (rc != SF_OK)
-        goto done;
-    make_nonce(salt, hctr, nonce);
-    buf = malloc(pt_len ? pt_len : 1);
-    if (buf == NULL) {
-        rc = SF_ERR_INTERNAL;
-        goto done;
-    }
-    /* AAD = header bytes exactly as received, then metadata. */
-    rc = aead_open2(s, key, nonce, frame, hdr_len, metadata, md_len,
-                    frame + hdr_len, body_len, buf);
-    if (rc != SF_OK) {
-        free(buf);
-        goto done;
-    }
-    *out = buf;
-    *out_len = pt_len;
-done:
+    if (rc == SF_OK)
+        rc = sf_frame_open(s, key, salt, frame, frame_len, hdr_len, hctr,
+                           metadata, md_len, out, out_len);
     OPENSSL_cleanse(key, sizeof(key));
     OPENSSL_cleanse(salt, sizeof(salt));
     return rc;

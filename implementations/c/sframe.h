@@ -2,8 +2,9 @@
  * sframe.h - an independent implementation of SFrame (RFC 9605) over
  * OpenSSL 3 libcrypto.
  *
- * Stateless primitives only: header encode/parse, key derivation,
- * the per-suite AEAD, and whole-frame encrypt/decrypt for one key.
+ * Stateless primitives: header encode/parse, key derivation, the sender
+ * key ratchet, the per-suite AEAD, and whole-frame encrypt/decrypt for one
+ * key. Stateful key management (contexts) is in sfctx.h.
  */
 #ifndef SFRAME_H
 #define SFRAME_H
@@ -24,7 +25,10 @@ typedef enum {
     SF_ERR_UNKNOWN_KID, /* header KID is not the installed KID */
     SF_ERR_UNSUPPORTED, /* unknown cipher suite */
     SF_ERR_INVALID,     /* bad argument (key/nonce length, ...) */
-    SF_ERR_INTERNAL     /* allocation or libcrypto failure */
+    SF_ERR_INTERNAL,    /* allocation or libcrypto failure */
+    SF_ERR_KEY_USAGE,   /* key used against its usage (send vs receive) */
+    SF_ERR_COUNTER,     /* CTR 2^64-1 already used: counter exhausted */
+    SF_ERR_REPLAY       /* rejected by the receiver replay window */
 } sf_err;
 
 typedef enum { SF_AEAD_CTR_HMAC, SF_AEAD_GCM } sf_aead_kind;
@@ -63,6 +67,14 @@ sf_err sf_derive(const sf_suite *s, const uint8_t *base_key, size_t base_len,
                  uint64_t kid, uint8_t *key, uint8_t *salt);
 
 /*
+ * Sender-key ratchet step (RFC 9605 section 5.1):
+ * HKDF-Expand(HKDF-Extract("", base_key), "SFrame 1.0 Ratchet", Nh).
+ * out receives s->nh bytes.
+ */
+sf_err sf_ratchet(const sf_suite *s, const uint8_t *base_key, size_t base_len,
+                  uint8_t *out);
+
+/*
  * Raw AEAD. key is s->nk bytes, nonce is s->nn bytes.
  * seal: out must hold pt_len + s->nt bytes.
  * open: out must hold ct_len - s->nt bytes (may be NULL if that is 0);
@@ -92,5 +104,27 @@ sf_err sf_decrypt(const sf_suite *s, const uint8_t *base_key, size_t base_len,
                   uint64_t kid, const uint8_t *metadata, size_t md_len,
                   const uint8_t *frame, size_t frame_len, uint8_t **out,
                   size_t *out_len);
+
+/*
+ * Frame encryption with an already derived key (s->nk bytes) and salt
+ * (SF_NONCE_LEN bytes), at exactly (kid, ctr). *out is malloc'd.
+ */
+sf_err sf_frame_seal(const sf_suite *s, const uint8_t *key,
+                     const uint8_t *salt, uint64_t kid, uint64_t ctr,
+                     const uint8_t *metadata, size_t md_len,
+                     const uint8_t *pt, size_t pt_len, uint8_t **out,
+                     size_t *out_len);
+
+/*
+ * Frame decryption with an already derived key and salt. The caller has
+ * parsed the header (hdr_len bytes at the start of frame, counter ctr);
+ * the AAD is those bytes as received, then metadata. A body shorter than
+ * s->nt gives SF_ERR_MALFORMED. On success *out is malloc'd (never NULL).
+ */
+sf_err sf_frame_open(const sf_suite *s, const uint8_t *key,
+                     const uint8_t *salt, const uint8_t *frame,
+                     size_t frame_len, size_t hdr_len, uint64_t ctr,
+                     const uint8_t *metadata, size_t md_len, uint8_t **out,
+                     size_t *out_len);
 
 #endif /* SFRAME_H */

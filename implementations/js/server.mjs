@@ -11,7 +11,8 @@ import * as sf from './sframe.mjs';
 
 const NAME = 'sframe-js';
 const VERSION = '0.1.0';
-const CAPABILITIES = ['encode_header', 'decode_header', 'derive', 'aead_encrypt', 'aead_decrypt', 'shutdown'];
+const CAPABILITIES = ['encode_header', 'decode_header', 'derive', 'aead_encrypt', 'aead_decrypt', 'shutdown',
+  'context', 'ratchet', 'mls', 'replay'];
 
 class ArgError extends sf.SFrameError {
   constructor(message) { super('invalid_argument', message); }
@@ -50,6 +51,54 @@ function suiteField(req) {
 }
 
 const hex = (u8) => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength).toString('hex');
+
+function intField(req, name, fallback) {
+  if (fallback !== undefined && (req[name] === undefined || req[name] === null)) return fallback;
+  const v = field(req, name);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new ArgError(`field "${name}" must be an integer`);
+  return v;
+}
+
+function optionalInt(req, name) {
+  return req[name] === undefined || req[name] === null ? undefined : intField(req, name);
+}
+
+// --- contexts (stateful ops) ---------------------------------------------------
+//
+// Live contexts are bounded: past MAX_CONTEXTS the least recently used one is
+// freed (its handle then answers invalid_argument like any freed handle). The
+// harness keeps at most a few hundred in use at once, so a bound this large
+// only stops a client that never frees from growing the shim without limit.
+const MAX_CONTEXTS = 4096;
+const contexts = new Map(); // handle -> {ctx, queue: Promise}
+let nextHandle = 1;
+
+function newContext(ctx) {
+  const handle = `c${nextHandle++}`;
+  contexts.set(handle, { ctx, queue: Promise.resolve() });
+  while (contexts.size > MAX_CONTEXTS) contexts.delete(contexts.keys().next().value);
+  return handle;
+}
+
+// Look the handle up now, in request order, then run `fn` after every earlier
+// op on the same context: state changes follow request order even though the
+// shim starts each request's async work as soon as it reads the line.
+function onContext(req, kind, fn) {
+  const handle = field(req, 'ctx');
+  const slot = typeof handle === 'string' ? contexts.get(handle) : undefined;
+  if (!slot) throw new ArgError(`unknown or freed context ${JSON.stringify(handle)}`);
+  contexts.delete(handle); // LRU: most recently used last
+  contexts.set(handle, slot);
+  if (kind && !(slot.ctx instanceof kind)) throw new ArgError(`context ${handle} is not a ${kind.name}`);
+  const run = slot.queue.then(() => fn(slot.ctx));
+  slot.queue = run.catch(() => {});
+  return run;
+}
+
+function replayOption(req) {
+  const w = optionalInt(req, 'replay_window');
+  return w === undefined ? undefined : w;
+}
 
 // --- ops --------------------------------------------------------------------
 
@@ -103,6 +152,141 @@ const OPS = {
   },
 
   shutdown: () => ({}),
+
+  // context capability (RFC 9605 §4.4.1)
+  context_new(req) {
+    const ctx = new sf.SFrameContext(suiteField(req), { replayWindow: replayOption(req) });
+    return { ctx: newContext(ctx) };
+  },
+
+  context_add_key(req) {
+    const kid = u64Field(req, 'kid');
+    const baseKey = hexField(req, 'base_key');
+    const usage = field(req, 'usage');
+    if (usage !== 'send' && usage !== 'recv') throw new ArgError('field "usage" must be "send" or "recv"');
+    const next = req.next_ctr === undefined || req.next_ctr === null ? undefined : u64Field(req, 'next_ctr');
+    return onContext(req, null, (ctx) => {
+      if (usage === 'send') ctx.addSendKey(kid, baseKey, { ctr: next });
+      else ctx.addRecvKey(kid, baseKey);
+      return {};
+    });
+  },
+
+  context_remove_key(req) {
+    const kid = u64Field(req, 'kid');
+    return onContext(req, null, (ctx) => {
+      if (!ctx.removeKey(kid)) throw new sf.SFrameError('unknown_kid', `no key for KID ${kid}`);
+      return {};
+    });
+  },
+
+  context_encrypt(req) {
+    // A ratchet sender may omit kid: its current step's KID is used.
+    const kid = req.kid === undefined || req.kid === null ? undefined : u64Field(req, 'kid');
+    const metadata = hexField(req, 'metadata');
+    const plaintext = hexField(req, 'plaintext');
+    return onContext(req, null, async (ctx) => {
+      if (kid === undefined && !(ctx instanceof sf.RatchetSender)) throw new ArgError('missing field "kid"');
+      const r = await ctx.encryptFrame(kid, metadata, plaintext);
+      return { ciphertext: hex(r.ciphertext), ctr: r.ctr.toString() };
+    });
+  },
+
+  context_decrypt(req) {
+    const metadata = hexField(req, 'metadata');
+    const ciphertext = hexField(req, 'ciphertext');
+    return onContext(req, null, async (ctx) => {
+      const r = await ctx.decryptFrame(metadata, ciphertext);
+      return { plaintext: hex(r.plaintext), kid: r.kid.toString(), ctr: r.ctr.toString() };
+    });
+  },
+
+  context_free(req) {
+    const handle = field(req, 'ctx');
+    if (typeof handle !== 'string' || !contexts.delete(handle)) {
+      throw new ArgError(`unknown or freed context ${JSON.stringify(handle)}`);
+    }
+    return {};
+  },
+
+  // ratchet capability (RFC 9605 §5.1)
+  async ratchet_derive(req) {
+    const suite = suiteField(req);
+    const key = await sf.ratchetBaseKey(suite, hexField(req, 'base_key'), intField(req, 'steps'));
+    return { base_key: hex(key) };
+  },
+
+  ratchet_sender_new(req) {
+    const ctx = new sf.RatchetSender(suiteField(req), hexField(req, 'base_key'), {
+      generation: u64Field(req, 'generation'), ratchetBits: intField(req, 'ratchet_bits'),
+    });
+    return { ctx: newContext(ctx), kid: ctx.kid.toString() };
+  },
+
+  ratchet_advance(req) {
+    return onContext(req, sf.RatchetSender, async (ctx) => {
+      const r = await ctx.advance();
+      return { kid: r.kid.toString(), step: Number(r.step) };
+    });
+  },
+
+  ratchet_receiver_new(req) {
+    const ctx = new sf.RatchetReceiver(suiteField(req), hexField(req, 'base_key'), {
+      generation: u64Field(req, 'generation'), ratchetBits: intField(req, 'ratchet_bits'),
+      step: intField(req, 'step', 0), replayWindow: replayOption(req),
+    });
+    return { ctx: newContext(ctx) };
+  },
+
+  // mls capability (RFC 9605 §5.2)
+  mls_context_new(req) {
+    const ctx = new sf.MlsContext(suiteField(req), {
+      epochBits: intField(req, 'epoch_bits'), senderBits: intField(req, 'sender_bits'),
+      replayWindow: replayOption(req),
+    });
+    return { ctx: newContext(ctx) };
+  },
+
+  mls_add_epoch(req) {
+    const epoch = u64Field(req, 'epoch');
+    const secret = hexField(req, 'epoch_secret');
+    return onContext(req, sf.MlsContext, (ctx) => {
+      ctx.addEpoch(epoch, secret);
+      return {};
+    });
+  },
+
+  mls_remove_epoch(req) {
+    const epoch = u64Field(req, 'epoch');
+    return onContext(req, sf.MlsContext, (ctx) => {
+      if (!ctx.removeEpoch(epoch)) throw new sf.SFrameError('unknown_kid', `epoch ${epoch} is not installed`);
+      return {};
+    });
+  },
+
+  mls_encrypt(req) {
+    const epoch = u64Field(req, 'epoch');
+    const senderIndex = u64Field(req, 'sender_index');
+    const contextId = u64Field(req, 'context_id');
+    const metadata = hexField(req, 'metadata');
+    const plaintext = hexField(req, 'plaintext');
+    return onContext(req, sf.MlsContext, async (ctx) => {
+      const r = await ctx.encryptMls(epoch, senderIndex, contextId, metadata, plaintext);
+      return { ciphertext: hex(r.ciphertext), kid: r.kid.toString(), ctr: r.ctr.toString() };
+    });
+  },
+
+  mls_decrypt(req) {
+    const metadata = hexField(req, 'metadata');
+    const ciphertext = hexField(req, 'ciphertext');
+    return onContext(req, sf.MlsContext, async (ctx) => {
+      const r = await ctx.decryptMls(metadata, ciphertext);
+      return {
+        plaintext: hex(r.plaintext), epoch: r.epoch.toString(), sender_index: r.senderIndex.toString(),
+        context_id: r.contextId.toString(), kid: r.kid.toString(), ctr: r.ctr.toString(),
+      };
+    });
+  },
 };
 
 function errorResponse(id, e) {

@@ -24,6 +24,7 @@ export const ErrorCode = Object.freeze({
   INVALID_ARGUMENT: 'invalid_argument',
   COUNTER_EXHAUSTED: 'counter_exhausted',
   KEY_USAGE: 'key_usage',
+  REPLAY: 'replay',
 });
 
 export class SFrameError extends Error {
@@ -428,47 +429,114 @@ export async function decrypt(suite, baseKey, kid, metadata, ciphertext) {
 }
 
 // ---------------------------------------------------------------------------
-// A small stateful context (one cipher suite, many KIDs)
+// Replay window (RFC 9605 §9.3, in the style of RFC 3711 §3.3.2)
+
+/**
+ * Receiver-side anti-replay for one key: the highest CTR accepted so far and
+ * the CTRs accepted within `size` of it. `check` never changes state; the
+ * caller runs `accept` only once the frame has authenticated, so a forged
+ * frame cannot move the window.
+ */
+export class ReplayWindow {
+  #size;
+  #top = -1n; // highest accepted CTR, -1 before the first frame
+  #seen = new Set(); // accepted CTRs; entries below the window are pruned lazily
+  #pruneAt = 64;
+
+  constructor(size) {
+    if (typeof size === 'number' && Number.isSafeInteger(size)) size = BigInt(size);
+    if (typeof size !== 'bigint' || size < 1n) fail(ErrorCode.INVALID_ARGUMENT, 'replay window size must be an integer >= 1');
+    this.#size = size;
+  }
+
+  get size() { return this.#size; }
+
+  /** Throws `replay` if a frame at `ctr` must be rejected. */
+  check(ctr) {
+    if (ctr > this.#top) return;
+    if (this.#top - ctr >= this.#size) fail(ErrorCode.REPLAY, `CTR ${ctr} is older than the replay window`);
+    if (this.#seen.has(ctr)) fail(ErrorCode.REPLAY, `CTR ${ctr} was already accepted`);
+  }
+
+  /** Record an authenticated frame; re-checks, because another frame may have been accepted meanwhile. */
+  accept(ctr) {
+    this.check(ctr);
+    this.#seen.add(ctr);
+    if (ctr > this.#top) this.#top = ctr;
+    if (this.#seen.size > this.#pruneAt) {
+      const floor = this.#top - this.#size + 1n;
+      for (const c of this.#seen) if (c < floor) this.#seen.delete(c);
+      this.#pruneAt = Math.max(64, 2 * this.#seen.size); // amortised: no O(n) scan per frame
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Contexts: a key store with managed counters (RFC 9605 §4.4.1)
+
+// Hooks through which the key schedules below (ratchet, MLS) plug into
+// SFrameContext. Symbols keep them out of the public API while letting
+// subclasses in this module override them.
+const NEW_ENTRY = Symbol('newEntry');
+const SEND_ENTRY = Symbol('sendEntry');
+const RECV_ENTRY = Symbol('recvEntry');
+const GET_ENTRY = Symbol('getEntry');
+const PUT_ENTRY = Symbol('putEntry');
+const DROP_ENTRY = Symbol('dropEntry');
 
 /**
  * Keys are installed for sending or for receiving, never both. Each send key
  * has a managed counter starting at 0 (or `options.ctr`); after CTR 2^64-1 has
  * been used the key refuses to encrypt (counter_exhausted) and never wraps.
+ * With `options.replayWindow` = N every receive key gets a ReplayWindow of N.
  */
 export class SFrameContext {
   #suite;
-  #keys = new Map(); // bigint kid -> {usage, material: Promise, next: bigint}
+  #keys = new Map(); // bigint kid -> entry {kid, usage, material: Promise, next: bigint, window, meta}
+  #replayWindow; // bigint or null
 
-  constructor(suite) {
+  constructor(suite, options = {}) {
     this.#suite = getSuite(suite);
+    const w = options ? options.replayWindow : undefined;
+    this.#replayWindow = w == null ? null : new ReplayWindow(w).size;
   }
 
   get suite() { return this.#suite.id; }
 
-  #add(kid, baseKey, usage, next) {
-    kid = toU64(kid, 'kid');
-    baseKey = toBytes(baseKey, 'baseKey').slice();
-    const existing = this.#keys.get(kid);
-    if (existing && existing.usage !== usage) {
-      fail(ErrorCode.KEY_USAGE, `KID ${kid} is already installed as a ${existing.usage} key`);
-    }
-    if (existing && usage === 'send') {
-      fail(ErrorCode.INVALID_ARGUMENT, `send KID ${kid} already installed; remove it first (counter reuse risk)`);
-    }
-    const material = keyMaterial(this.#suite, baseKey, kid);
+  /** The replay window size (BigInt), or null when anti-replay is off. */
+  get replayWindow() { return this.#replayWindow; }
+
+  [NEW_ENTRY](kid, baseKey, usage, next = 0n) {
+    const material = keyMaterial(this.#suite, toBytes(baseKey, 'baseKey').slice(), kid);
     material.catch(() => {}); // surfaced on use
-    this.#keys.set(kid, { usage, material, next });
+    const window = this.#replayWindow === null || usage === 'send' ? null : new ReplayWindow(this.#replayWindow);
+    return { kid, usage, material, next, window, meta: null };
+  }
+
+  [GET_ENTRY](kid) { return this.#keys.get(kid); }
+  [PUT_ENTRY](kid, entry) { this.#keys.set(kid, entry); }
+  [DROP_ENTRY](kid) { return this.#keys.delete(kid); }
+
+  #install(kid, entry) {
+    const existing = this.#keys.get(kid);
+    if (existing) {
+      // Re-adding even with the same usage is refused: it would reset a send counter (nonce reuse).
+      fail(ErrorCode.KEY_USAGE, `KID ${kid} already holds a ${existing.usage} key`);
+    }
+    this.#keys.set(kid, entry);
   }
 
   /** Install a send key. `options.ctr` = first CTR to use (default 0). */
   addSendKey(kid, baseKey, options = {}) {
+    kid = toU64(kid, 'kid');
     const next = options.ctr === undefined ? 0n : toU64(options.ctr, 'ctr');
-    this.#add(kid, baseKey, 'send', next);
+    this.#install(kid, this[NEW_ENTRY](kid, baseKey, 'send', next));
   }
 
   /** Install a receive key. */
   addRecvKey(kid, baseKey) {
-    this.#add(kid, baseKey, 'recv', 0n);
+    kid = toU64(kid, 'kid');
+    this.#install(kid, this[NEW_ENTRY](kid, baseKey, 'recv'));
   }
 
   /** Remove a key; returns whether one was installed. */
@@ -480,6 +548,12 @@ export class SFrameContext {
     return this.#keys.has(toU64(kid, 'kid'));
   }
 
+  /** 'send', 'recv' or null. */
+  keyUsage(kid) {
+    const e = this.#keys.get(toU64(kid, 'kid'));
+    return e ? e.usage : null;
+  }
+
   /** Next CTR a send key would use, or null once exhausted / not a send key. */
   nextCounter(kid) {
     const e = this.#keys.get(toU64(kid, 'kid'));
@@ -487,32 +561,405 @@ export class SFrameContext {
     return e.next;
   }
 
-  /** Encrypt with send key `kid` at its next CTR. */
-  async encrypt(kid, metadata, plaintext) {
+  /** The entry that encrypts under `kid` (hook). */
+  [SEND_ENTRY](kid) {
+    const e = this.#keys.get(kid);
+    if (!e) fail(ErrorCode.UNKNOWN_KID, `no key for KID ${kid}`);
+    if (e.usage === 'recv') fail(ErrorCode.KEY_USAGE, `KID ${kid} is a receive key`);
+    return e;
+  }
+
+  /**
+   * The entry that decrypts a frame under `kid` (hook; may return a promise).
+   * `accept`, if set, runs only after the frame authenticated.
+   * @returns {{entry: object, accept: (() => void) | null}}
+   */
+  [RECV_ENTRY](kid) {
+    const e = this.#keys.get(kid);
+    if (!e) fail(ErrorCode.UNKNOWN_KID, `no key for KID ${kid}`);
+    if (e.usage === 'send') fail(ErrorCode.KEY_USAGE, `KID ${kid} is a send key`);
+    return { entry: e, accept: null };
+  }
+
+  /**
+   * Encrypt with send key `kid` at its next CTR.
+   * @returns {Promise<{ciphertext: Uint8Array, kid: bigint, ctr: bigint}>}
+   */
+  async encryptFrame(kid, metadata, plaintext) {
     kid = toU64(kid, 'kid');
     metadata = toBytes(metadata, 'metadata', true);
     plaintext = toBytes(plaintext, 'plaintext', true);
-    const e = this.#keys.get(kid);
-    if (!e) fail(ErrorCode.UNKNOWN_KID, `no key for KID ${kid}`);
-    if (e.usage !== 'send') fail(ErrorCode.KEY_USAGE, `KID ${kid} is a receive key`);
+    const e = this[SEND_ENTRY](kid);
     if (e.next > U64_MAX) fail(ErrorCode.COUNTER_EXHAUSTED, `counter exhausted for KID ${kid}`);
     const ctr = e.next; // reserved synchronously: concurrent calls get distinct CTRs
     e.next = ctr + 1n;
-    return encryptWith(this.#suite, await e.material, kid, ctr, metadata, plaintext);
+    const ciphertext = await encryptWith(this.#suite, await e.material, kid, ctr, metadata, plaintext);
+    return { ciphertext, kid, ctr };
   }
 
-  /** Decrypt with the receive key named by the header's KID. */
-  async decrypt(metadata, ciphertext) {
+  /**
+   * Decrypt with the receive key named by the header's KID.
+   * @returns {Promise<{plaintext: Uint8Array, kid: bigint, ctr: bigint}>} (MLS adds epoch, senderIndex, contextId)
+   */
+  async decryptFrame(metadata, ciphertext) {
     metadata = toBytes(metadata, 'metadata', true);
     ciphertext = toBytes(ciphertext, 'ciphertext');
     const hdr = decodeHeader(ciphertext);
-    const e = this.#keys.get(hdr.kid);
-    if (!e) fail(ErrorCode.UNKNOWN_KID, `no key for KID ${hdr.kid}`);
-    if (e.usage !== 'recv') fail(ErrorCode.KEY_USAGE, `KID ${hdr.kid} is a send key`);
+    const { entry, accept } = await this[RECV_ENTRY](hdr.kid);
     const s = this.#suite;
     if (ciphertext.length - hdr.length < s.Nt) {
       fail(ErrorCode.MALFORMED, `ciphertext shorter than the ${s.Nt}-byte tag`);
     }
-    return decryptWith(s, await e.material, hdr, ciphertext, metadata);
+    if (entry.window) entry.window.check(hdr.ctr);
+    const plaintext = await decryptWith(s, await entry.material, hdr, ciphertext, metadata);
+    // Only an authenticated frame may change receiver state.
+    if (entry.window) entry.window.accept(hdr.ctr);
+    if (accept) accept();
+    return { plaintext, kid: hdr.kid, ctr: hdr.ctr, ...(entry.meta || {}) };
+  }
+
+  /** Encrypt with send key `kid` at its next CTR; returns the ciphertext. */
+  async encrypt(kid, metadata, plaintext) {
+    return (await this.encryptFrame(kid, metadata, plaintext)).ciphertext;
+  }
+
+  /** Decrypt with the receive key named by the header's KID; returns the plaintext. */
+  async decrypt(metadata, ciphertext) {
+    return (await this.decryptFrame(metadata, ciphertext)).plaintext;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Sender-key ratchet (RFC 9605 §5.1)
+
+const RATCHET_LABEL = new TextEncoder().encode('SFrame 1.0 Ratchet');
+
+/** Upper bound on ratchet steps derived in one call, so a forged KID cannot make a receiver spin. */
+export const MAX_RATCHET_STEPS = 1 << 14; // ~1.6 s of HKDF in Node; covers every legal gap for R <= 15
+
+async function ratchetOnce(s, key) {
+  const sub = requireSubtle();
+  const ikm = await sub.importKey('raw', key, 'HKDF', false, ['deriveBits']);
+  // WebCrypto HKDF = Extract(salt, ikm) then Expand(info, L): exactly §5.1 with salt "".
+  const out = await sub.deriveBits({ name: 'HKDF', hash: s.hash, salt: new Uint8Array(0), info: RATCHET_LABEL }, ikm, s.Nh * 8);
+  return new Uint8Array(out);
+}
+
+function stepCount(steps, name = 'steps') {
+  if (typeof steps === 'bigint' && steps >= 0n && steps <= BigInt(Number.MAX_SAFE_INTEGER)) steps = Number(steps);
+  if (typeof steps !== 'number' || !Number.isSafeInteger(steps) || steps < 0) {
+    fail(ErrorCode.INVALID_ARGUMENT, `${name} must be an integer >= 0`);
+  }
+  return steps;
+}
+
+/**
+ * base_key after `steps` ratchet steps:
+ * base_key' = HKDF-Expand(HKDF-Extract("", base_key), "SFrame 1.0 Ratchet", Nh).
+ * @returns {Promise<Uint8Array>} Nh bytes (or the input, copied, for 0 steps)
+ */
+export async function ratchetBaseKey(suite, baseKey, steps = 1) {
+  const s = getSuite(suite);
+  let key = toBytes(baseKey, 'baseKey').slice();
+  steps = stepCount(steps);
+  if (steps > MAX_RATCHET_STEPS) fail(ErrorCode.UNSUPPORTED, `more than ${MAX_RATCHET_STEPS} ratchet steps`);
+  for (let i = 0; i < steps; i++) key = await ratchetOnce(s, key);
+  return key;
+}
+
+function ratchetParams(generation, ratchetBits) {
+  if (typeof ratchetBits !== 'number' || !Number.isInteger(ratchetBits) || ratchetBits < 1 || ratchetBits > 63) {
+    fail(ErrorCode.INVALID_ARGUMENT, 'ratchet_bits must be an integer in 1..63');
+  }
+  const gen = toU64(generation, 'generation');
+  const R = BigInt(ratchetBits);
+  if ((gen << R) > U64_MAX) fail(ErrorCode.INVALID_ARGUMENT, `generation ${gen} << ${R} does not fit in 64 bits`);
+  return { gen, R, mask: (1n << R) - 1n };
+}
+
+/** KID = (generation << R) + (step mod 2^R). */
+export function ratchetKid(generation, ratchetBits, step) {
+  const p = ratchetParams(generation, ratchetBits);
+  return (p.gen << p.R) + (BigInt(stepCount(step, 'step')) & p.mask);
+}
+
+/**
+ * A sender with a ratcheting key: KID (generation << R) + (step mod 2^R).
+ * `advance()` moves to the next step; the new key's CTR starts at 0.
+ * `encrypt(undefined, ...)` uses the current KID.
+ */
+export class RatchetSender extends SFrameContext {
+  #p;
+  #step = 0n;
+  #key;
+  #kid;
+  #busy = Promise.resolve(); // advances run one at a time
+
+  constructor(suite, baseKey, { generation = 0n, ratchetBits } = {}) {
+    super(suite);
+    this.#p = ratchetParams(generation, ratchetBits);
+    this.#key = toBytes(baseKey, 'baseKey').slice();
+    this.#kid = this.#p.gen << this.#p.R;
+    this.addSendKey(this.#kid, this.#key);
+  }
+
+  get kid() { return this.#kid; }
+  get step() { return this.#step; }
+  get generation() { return this.#p.gen; }
+  get ratchetBits() { return Number(this.#p.R); }
+
+  encryptFrame(kid, metadata, plaintext) {
+    return super.encryptFrame(kid ?? this.#kid, metadata, plaintext);
+  }
+
+  /** @returns {Promise<{kid: bigint, step: bigint}>} */
+  advance() {
+    const run = async () => {
+      const next = await ratchetOnce(getSuite(this.suite), this.#key);
+      this.removeKey(this.#kid); // the old step's key is gone: it can never be reused
+      this.#step += 1n;
+      this.#key = next;
+      this.#kid = (this.#p.gen << this.#p.R) + (this.#step & this.#p.mask);
+      this.addSendKey(this.#kid, next);
+      return { kid: this.#kid, step: this.#step };
+    };
+    const p = this.#busy.then(run);
+    this.#busy = p.catch(() => {});
+    return p;
+  }
+}
+
+/**
+ * A receiver for one ratcheting sender. With W = 2^(R-1) it keeps the keys of
+ * its newest step c and the W-1 steps before it. A frame whose step field is
+ * not kept is taken as step c + ((s - c) mod 2^R): the receiver derives
+ * forward, and only if the frame authenticates does c move there (older keys
+ * are then deleted).
+ */
+export class RatchetReceiver extends SFrameContext {
+  #p;
+  #W;
+  #c;
+  #steps = new Map(); // bigint step -> {kid, baseKey}
+
+  constructor(suite, baseKey, { generation = 0n, ratchetBits, step = 0, replayWindow } = {}) {
+    super(suite, { replayWindow });
+    this.#p = ratchetParams(generation, ratchetBits);
+    this.#W = 1n << (this.#p.R - 1n);
+    this.#c = BigInt(stepCount(step, 'step'));
+    this.#keep(this.#c, toBytes(baseKey, 'baseKey').slice());
+  }
+
+  get step() { return this.#c; }
+  get generation() { return this.#p.gen; }
+  get ratchetBits() { return Number(this.#p.R); }
+  /** Steps whose keys are currently kept, ascending. */
+  get keptSteps() { return [...this.#steps.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)); }
+
+  #kidOf(step) { return (this.#p.gen << this.#p.R) + (step & this.#p.mask); }
+
+  #keep(step, baseKey, entry) {
+    const kid = this.#kidOf(step);
+    const e = entry || this[NEW_ENTRY](kid, baseKey, 'recv');
+    e.step = step;
+    // Kept steps span W <= 2^(R-1) values, so their KIDs are distinct; a KID
+    // still held by a step about to be pruned is simply taken over.
+    this[PUT_ENTRY](kid, e);
+    this.#steps.set(step, { kid, baseKey });
+  }
+
+  #prune() {
+    const floor = this.#c - this.#W + 1n;
+    for (const [step, { kid }] of this.#steps) {
+      if (step >= floor) continue;
+      this.#steps.delete(step);
+      const e = this[GET_ENTRY](kid);
+      if (e && e.step === step) this[DROP_ENTRY](kid);
+    }
+  }
+
+  async [RECV_ENTRY](kid) {
+    const { gen, R, mask } = this.#p;
+    if ((kid >> R) !== gen) fail(ErrorCode.UNKNOWN_KID, `KID ${kid} is not from generation ${gen}`);
+    const e = this[GET_ENTRY](kid);
+    if (e) {
+      if (e.usage === 'send') fail(ErrorCode.KEY_USAGE, `KID ${kid} is a send key`);
+      return { entry: e, accept: null };
+    }
+    const c = this.#c;
+    const d = ((kid & mask) - c) & mask; // two's-complement & = mod 2^R
+    if (d > BigInt(MAX_RATCHET_STEPS)) {
+      fail(ErrorCode.AUTH_FAILED, `KID ${kid} is ${d} ratchet steps ahead, more than this receiver will derive`);
+    }
+    const s = getSuite(this.suite);
+    const target = c + d;
+    const floor = target - this.#W + 1n;
+    const derived = []; // [step, key] within the window the receiver will have if the frame authenticates
+    let key = this.#steps.get(c).baseKey;
+    for (let step = c + 1n; step <= target; step++) {
+      key = await ratchetOnce(s, key);
+      if (step >= floor) derived.push([step, key]);
+    }
+    const entry = this[NEW_ENTRY](kid, key, 'recv');
+    entry.step = target;
+    return { entry, accept: () => this.#moveTo(target, key, derived, entry) };
+  }
+
+  #moveTo(target, key, derived, entry) {
+    if (target <= this.#c) {
+      // Another frame moved the receiver while this one was being verified.
+      if (target > this.#c - this.#W && !this.#steps.has(target)) this.#keep(target, key, entry);
+      return;
+    }
+    this.#c = target;
+    for (const [step, key] of derived) {
+      if (!this.#steps.has(step)) this.#keep(step, key, step === target ? entry : undefined);
+    }
+    this.#prune();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// MLS-based key management (RFC 9605 §5.2)
+
+function bitCount(v, name) {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 64) {
+    fail(ErrorCode.INVALID_ARGUMENT, `${name} must be an integer in 0..64`);
+  }
+  return BigInt(v);
+}
+
+/** KID = (contextId << (S + E)) + (senderIndex << E) + (epoch mod 2^E). */
+export function mlsKid(epochBits, senderBits, epoch, senderIndex, contextId = 0n) {
+  const E = bitCount(epochBits, 'epoch_bits');
+  const S = bitCount(senderBits, 'sender_bits');
+  if (E + S > 64n) fail(ErrorCode.INVALID_ARGUMENT, 'epoch_bits + sender_bits must be <= 64');
+  epoch = toU64(epoch, 'epoch');
+  senderIndex = toU64(senderIndex, 'sender_index');
+  contextId = toU64(contextId, 'context_id');
+  if (senderIndex >> S) fail(ErrorCode.INVALID_ARGUMENT, `sender_index ${senderIndex} needs more than ${S} bits`);
+  const high = contextId << (S + E);
+  if (high > U64_MAX) fail(ErrorCode.INVALID_ARGUMENT, `context_id ${contextId} pushes the KID past 64 bits`);
+  return high + (senderIndex << E) + (epoch & ((1n << E) - 1n));
+}
+
+/**
+ * MLS epochs as a key store. Each epoch's base key is the MLS exporter output
+ * `MLS-Exporter("SFrame 1.0 Base Key", "", Nk)`; every member derives every
+ * member's KID keys from it. At most 2^E epochs are live: adding an epoch
+ * evicts the installed one with the same low E bits. Each KID has its own
+ * counter and (with `replayWindow`) its own replay window, and is send-only
+ * or receive-only in an epoch, decided by its first (successful) use.
+ */
+export class MlsContext extends SFrameContext {
+  #E;
+  #S;
+  #epochs = new Map(); // bigint (epoch mod 2^E) -> {epoch, secret, entries: Map<kid, entry>}
+
+  constructor(suite, { epochBits, senderBits, replayWindow } = {}) {
+    super(suite, { replayWindow });
+    this.#E = bitCount(epochBits, 'epoch_bits');
+    this.#S = bitCount(senderBits, 'sender_bits');
+    if (this.#E + this.#S > 64n) fail(ErrorCode.INVALID_ARGUMENT, 'epoch_bits + sender_bits must be <= 64');
+  }
+
+  get epochBits() { return Number(this.#E); }
+  get senderBits() { return Number(this.#S); }
+
+  // Keys come from epochs only; a raw KID key would bypass eviction.
+  addSendKey() { fail(ErrorCode.INVALID_ARGUMENT, 'an MLS context takes epochs, not keys'); }
+  addRecvKey() { fail(ErrorCode.INVALID_ARGUMENT, 'an MLS context takes epochs, not keys'); }
+
+  #slot(epoch) { return epoch & ((1n << this.#E) - 1n); }
+
+  /** Install an epoch's SFrame base key, evicting the epoch that shares its low E bits. */
+  addEpoch(epoch, epochSecret) {
+    epoch = toU64(epoch, 'epoch');
+    const secret = toBytes(epochSecret, 'epochSecret').slice();
+    // Map.set replaces the old slot: its keys, counters and windows all go.
+    this.#epochs.set(this.#slot(epoch), { epoch, secret, entries: new Map() });
+  }
+
+  /** Remove an installed epoch; returns whether it was installed. */
+  removeEpoch(epoch) {
+    epoch = toU64(epoch, 'epoch');
+    const slot = this.#slot(epoch);
+    const cur = this.#epochs.get(slot);
+    if (!cur || cur.epoch !== epoch) return false;
+    this.#epochs.delete(slot);
+    return true;
+  }
+
+  hasEpoch(epoch) {
+    epoch = toU64(epoch, 'epoch');
+    const cur = this.#epochs.get(this.#slot(epoch));
+    return !!cur && cur.epoch === epoch;
+  }
+
+  kid(epoch, senderIndex, contextId = 0n) {
+    return mlsKid(Number(this.#E), Number(this.#S), epoch, senderIndex, contextId);
+  }
+
+  #epochFor(kid, epoch) {
+    const ep = this.#epochs.get(this.#slot(kid));
+    if (!ep || (epoch !== undefined && ep.epoch !== epoch)) {
+      fail(ErrorCode.UNKNOWN_KID, epoch !== undefined ? `epoch ${epoch} is not installed` : `no epoch installed for KID ${kid}`);
+    }
+    return ep;
+  }
+
+  #newEntry(ep, kid, usage) {
+    const e = this[NEW_ENTRY](kid, ep.secret, usage);
+    e.meta = {
+      epoch: ep.epoch,
+      senderIndex: (kid >> this.#E) & ((1n << this.#S) - 1n),
+      contextId: kid >> (this.#S + this.#E),
+    };
+    return e;
+  }
+
+  // Within an epoch a KID is send-only or receive-only, like any SFrame key
+  // (§4.4.1): the first use decides. A KID this member sends under is its own,
+  // so a frame carrying it is refused (key_usage), and vice versa.
+  [SEND_ENTRY](kid) {
+    const ep = this.#epochFor(kid);
+    let e = ep.entries.get(kid);
+    if (e && e.usage !== 'send') fail(ErrorCode.KEY_USAGE, `KID ${kid} receives in this context`);
+    if (!e) {
+      e = this.#newEntry(ep, kid, 'send');
+      ep.entries.set(kid, e);
+    }
+    return e;
+  }
+
+  [RECV_ENTRY](kid) {
+    const ep = this.#epochFor(kid);
+    const e = ep.entries.get(kid);
+    if (e) {
+      if (e.usage !== 'recv') fail(ErrorCode.KEY_USAGE, `KID ${kid} is one this context sends under`);
+      return { entry: e, accept: null };
+    }
+    // Kept only once a frame authenticates: a forged KID must leave no trace
+    // (it would otherwise stop this member from sending under that KID).
+    const fresh = this.#newEntry(ep, kid, 'recv');
+    return { entry: fresh, accept: () => { if (!ep.entries.has(kid)) ep.entries.set(kid, fresh); } };
+  }
+
+  /**
+   * Encrypt as member `senderIndex` in `epoch` under stream `contextId`.
+   * @returns {Promise<{ciphertext: Uint8Array, kid: bigint, ctr: bigint}>}
+   */
+  async encryptMls(epoch, senderIndex, contextId, metadata, plaintext) {
+    epoch = toU64(epoch, 'epoch');
+    const kid = this.kid(epoch, senderIndex, contextId);
+    this.#epochFor(kid, epoch); // unknown_kid unless this very epoch is installed
+    return this.encryptFrame(kid, metadata, plaintext);
+  }
+
+  /**
+   * @returns {Promise<{plaintext: Uint8Array, kid: bigint, ctr: bigint, epoch: bigint, senderIndex: bigint, contextId: bigint}>}
+   */
+  async decryptMls(metadata, ciphertext) {
+    return this.decryptFrame(metadata, ciphertext);
   }
 }

@@ -50,7 +50,11 @@ const SUITES = new Map([
   [1, { type: "video", tagLen: 10 }], // AES_128_CTR_HMAC_SHA256_80
   [3, { type: "audio", tagLen: 4 }],  // AES_128_CTR_HMAC_SHA256_32
 ]);
-const CAPABILITIES = ["encode_header", "decode_header", "shutdown"];
+// Stateful capabilities, mapped onto the library's own objects (see README
+// "Stateful ops"): `context` = Context with one Sender per send KID and
+// Receivers; `ratchet` = only ratchet_derive (the library's own ratchet
+// chain); `replay` = only replay_window 128 (the library's fixed window).
+const CAPABILITIES = ["encode_header", "decode_header", "shutdown", "context", "ratchet", "replay"];
 
 const U64_MAX = (1n << 64n) - 1n;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -131,6 +135,15 @@ function libError(e, fallbackCls = "internal") {
 // layout (Header.js: S|LEN|X|K, then KLEN key-id bytes if X, then LEN counter
 // bytes). Used only to *label* a rejection the library already made: the
 // library itself does no length checks (see README).
+// Optional request field `skip` (README "Clear prefix"): how many leading frame
+// bytes the library sends in clear in front of the header. Default 0.
+function skipField(req) {
+  const v = req.skip;
+  if (v === undefined || v === null) return 0;
+  if (!Number.isInteger(v) || v < 0) throw new ProtoError("invalid_argument", "skip must be a non-negative integer");
+  return v;
+}
+
 function structuralProblem(ct, tagLen) {
   if (ct.length === 0) return "empty ciphertext";
   const b = ct[0];
@@ -180,6 +193,8 @@ async function opEncrypt(req) {
   const ctr = u64Field(req, "ctr");
   const metadata = hexField(req, "metadata", { optional: true });
   const plaintext = hexField(req, "plaintext");
+  const skip = skipField(req);
+  if (skip > plaintext.length) throw new ProtoError("invalid_argument", `skip ${skip} exceeds the plaintext length`);
   if (metadata.length)
     throw new ProtoError("unsupported", "non-empty metadata: the library has no metadata/AAD input (its MAC covers only header || ciphertext)");
   const kidN = kidNumber(kid);
@@ -198,7 +213,7 @@ async function opEncrypt(req) {
     ctx.sender.counter = ctrN;
     // Context.encrypt(type, ssrcId, frame, skip): ssrcId only keys the
     // (unused, no signing key) signature bookkeeping; skip = 0 clear bytes.
-    out = await ctx.encrypt(type, 0, plaintext, 0);
+    out = await ctx.encrypt(type, 0, plaintext, skip);
   } catch (e) {
     throw libError(e);
   }
@@ -211,6 +226,8 @@ async function opDecrypt(req) {
   const kid = u64Field(req, "kid");
   const metadata = hexField(req, "metadata", { optional: true });
   const ct = hexField(req, "ciphertext");
+  const skip = skipField(req);
+  if (skip > ct.length) throw new ProtoError("malformed", `skip ${skip} exceeds the ciphertext length`);
   if (metadata.length)
     throw new ProtoError("unsupported", "non-empty metadata: the library has no metadata/AAD input, so it cannot authenticate it");
   const kidN = kidNumber(kid);
@@ -227,14 +244,14 @@ async function opDecrypt(req) {
     const receiver = ctx.receivers.get(kidN);
     receiver.keyring.push(key);
     receiver.numKeyRatchets = 0;
-    pt = await ctx.decrypt(type, 0, ct, 0);
+    pt = await ctx.decrypt(type, 0, ct, skip);
   } catch (e) {
     const err = libError(e);
     // The library rejected it; say *why* more precisely when the input is
     // structurally broken (the library itself reports "Decryption failed" or
     // "No receiver found for keyId NaN" for those).
     if (err.cls !== "unsupported") {
-      const problem = structuralProblem(ct, tagLen);
+      const problem = structuralProblem(ct.subarray(skip), tagLen);
       if (problem) throw new ProtoError("malformed", `${problem} (${err.message})`);
     }
     if (err.cls === "internal" && e instanceof ReferenceError && /ECDSAVerifyKey/.test(String(e.message)))
@@ -283,6 +300,171 @@ function opHello() {
   return { name: NAME, version: VERSION, protocol: PROTOCOL, suites: [...SUITES.keys()], capabilities: CAPABILITIES };
 }
 
+// ---------------------------------------------------------------------------
+// Stateful ops (harness/PROTOCOL.md "Stateful ops"). A protocol context is a
+// set of library objects: one library Context per send KID (a Context has
+// exactly one Sender, whose KID is fixed at construction) and one library
+// Context whose Receivers hold the receive keys. The shim adds no key-usage,
+// counter or replay rules of its own: what the library does not check is not
+// checked, so the catalogue shows what it has and lacks.
+// ---------------------------------------------------------------------------
+const LIB_REPLAY_WINDOW = 128; // Receiver.js `const ReplayWindow = 128`, always on
+const MAX_RATCHET_STEPS = 4096;
+const MAX_CONTEXTS = 4096; // least recently used contexts are dropped past this
+const contexts = new Map(); // handle -> {suite, senders: Map<kidN, Context>, rx: Context, queue}
+let nextHandle = 1;
+
+function intField(req, field) {
+  const v = req[field];
+  if (v === undefined || v === null) throw new ProtoError("invalid_argument", `missing field ${field}`);
+  if (!Number.isSafeInteger(v)) throw new ProtoError("invalid_argument", `${field} must be an integer`);
+  return v;
+}
+
+// Requests on one context run one after another in request order, although
+// the shim starts every line's async work as soon as it reads it.
+function onContext(req, fn) {
+  const handle = req.ctx;
+  const c = typeof handle === "string" ? contexts.get(handle) : undefined;
+  if (!c) throw new ProtoError("invalid_argument", `unknown or freed context ${JSON.stringify(handle)}`);
+  contexts.delete(handle);
+  contexts.set(handle, c);
+  const run = c.queue.then(() => fn(c));
+  c.queue = run.catch(() => {});
+  return run;
+}
+
+function opContextNew(req) {
+  const suite = suiteField(req);
+  if (req.replay_window !== undefined && req.replay_window !== null) {
+    const n = intField(req, "replay_window");
+    if (n < 1) throw new ProtoError("invalid_argument", "replay_window must be >= 1");
+    if (n !== LIB_REPLAY_WINDOW)
+      throw new ProtoError("unsupported",
+        `replay_window ${n}: the library's window is fixed at ${LIB_REPLAY_WINDOW} (Receiver.js ReplayWindow), always on, with no duplicate detection`);
+  }
+  const handle = `m${nextHandle++}`;
+  contexts.set(handle, { suite, senders: new Map(), rx: new Context(0), queue: Promise.resolve() });
+  while (contexts.size > MAX_CONTEXTS) contexts.delete(contexts.keys().next().value);
+  return { ctx: handle };
+}
+
+function opContextAddKey(req) {
+  const kidN = kidNumber(u64Field(req, "kid"));
+  const baseKey = hexField(req, "base_key");
+  const usage = req.usage;
+  if (usage !== "send" && usage !== "recv") throw new ProtoError("invalid_argument", 'usage must be "send" or "recv"');
+  const next = req.next_ctr === undefined || req.next_ctr === null ? null : ctrNumber(u64Field(req, "next_ctr"));
+  return onContext(req, async (c) => {
+    try {
+      if (usage === "send") {
+        // Re-adding a send KID re-keys its Sender (setEncryptionKey keeps the
+        // counter), as the library would; it has no send/receive exclusivity.
+        let lib = c.senders.get(kidN);
+        if (!lib) lib = new Context(kidN); // Header.checkKeyId(kid)
+        await lib.setSenderEncryptionKey(baseKey);
+        if (next !== null) lib.sender.counter = next; // Sender.js: next frame counter
+        c.senders.set(kidN, lib);
+      } else {
+        c.rx.addReceiver(kidN); // throws "There was already a receiver for keyId"
+        await c.rx.setReceiverEncryptionKey(kidN, baseKey);
+      }
+    } catch (e) {
+      if (/already a receiver/.test((e && e.message) || "")) throw new ProtoError("key_usage", `library: ${e.message}`);
+      throw libError(e);
+    }
+    return {};
+  });
+}
+
+function opContextRemoveKey(req) {
+  const kidN = kidNumber(u64Field(req, "kid"));
+  return onContext(req, (c) => {
+    const sent = c.senders.delete(kidN);
+    const received = c.rx.deleteReceiver(kidN); // Context.deleteReceiver -> Map.delete
+    if (!sent && !received) throw new ProtoError("unknown_kid", `no sender or receiver for KID ${kidN}`);
+    return {};
+  });
+}
+
+function opContextEncrypt(req) {
+  const kidN = kidNumber(u64Field(req, "kid"));
+  const metadata = hexField(req, "metadata", { optional: true });
+  const plaintext = hexField(req, "plaintext");
+  if (metadata.length)
+    throw new ProtoError("unsupported", "non-empty metadata: the library has no metadata/AAD input");
+  return onContext(req, async (c) => {
+    // Context.encrypt takes no KID: each Context's single Sender has one.
+    const lib = c.senders.get(kidN);
+    if (!lib) throw new ProtoError("unknown_kid", `no sender for KID ${kidN} (receivers cannot encrypt in the library)`);
+    let out;
+    try {
+      out = await lib.encrypt(c.suite.type, 0, plaintext, 0);
+    } catch (e) {
+      throw libError(e);
+    }
+    // Sender.encrypt sets frameId = the header's counter.
+    return { ciphertext: toHex(out), ctr: BigInt(out.frameId).toString() };
+  });
+}
+
+function opContextDecrypt(req) {
+  const metadata = hexField(req, "metadata", { optional: true });
+  const ct = hexField(req, "ciphertext");
+  if (metadata.length)
+    throw new ProtoError("unsupported", "non-empty metadata: the library has no metadata/AAD input, so it cannot authenticate it");
+  return onContext(req, async (c) => {
+    let pt;
+    try {
+      // Context.decrypt looks the header's KID up among Receivers only; a
+      // frame for a send KID is "No receiver found" (unknown_kid).
+      pt = await c.rx.decrypt(c.suite.type, 0, ct, 0);
+    } catch (e) {
+      const err = libError(e);
+      const problem = err.cls !== "unsupported" ? structuralProblem(ct, c.suite.tagLen) : null;
+      if (problem) throw new ProtoError("malformed", `${problem} (${err.message})`);
+      throw err;
+    }
+    // Receiver.decrypt sets senderId/frameId from the parsed header.
+    return { plaintext: toHex(pt), kid: BigInt(pt.senderId).toString(), ctr: BigInt(pt.frameId).toString() };
+  });
+}
+
+function opContextFree(req) {
+  if (typeof req.ctx !== "string" || !contexts.delete(req.ctx))
+    throw new ProtoError("invalid_argument", `unknown or freed context ${JSON.stringify(req.ctx)}`);
+  return {};
+}
+
+// The library's ratchet (AesCm128HmacSha256EncryptionKey.ratchet): the next
+// base key is `ratchetKey` = HKDF-SHA-256(salt "SFrameRatchetKey", info "", 32
+// bytes) of the current one, for every suite (RFC: salt "", info "SFrame 1.0
+// Ratchet", Nh bytes).
+async function opRatchetDerive(req) {
+  suiteField(req);
+  let raw = hexField(req, "base_key");
+  const steps = intField(req, "steps");
+  if (steps < 0) throw new ProtoError("invalid_argument", "steps must be >= 0");
+  if (steps > MAX_RATCHET_STEPS) throw new ProtoError("unsupported", `more than ${MAX_RATCHET_STEPS} ratchet steps`);
+  try {
+    for (let i = 0; i < steps; i++) raw = new Uint8Array((await AesCm128HmacSha256EncryptionKey.create(raw)).ratchetKey);
+  } catch (e) {
+    throw libError(e);
+  }
+  return { base_key: toHex(raw) };
+}
+
+const STATEFUL_UNSUPPORTED = {
+  ratchet_sender_new: "the library's sender ratchet (Sender.ratchetEncryptionKey) keeps its KID and counter: there is no generation/step KID layout (RFC 9605 §5.1)",
+  ratchet_advance: "the library's sender ratchet keeps its KID and counter: there is no generation/step KID layout (RFC 9605 §5.1)",
+  ratchet_receiver_new: "the library's receiver ratchets implicitly (up to 5 tries after a failure), not from a step in the KID (RFC 9605 §5.1)",
+  mls_context_new: "the library has no MLS epochs or MLS KID layout (RFC 9605 §5.2)",
+  mls_add_epoch: "the library has no MLS epochs (RFC 9605 §5.2)",
+  mls_remove_epoch: "the library has no MLS epochs (RFC 9605 §5.2)",
+  mls_encrypt: "the library has no MLS epochs (RFC 9605 §5.2)",
+  mls_decrypt: "the library has no MLS epochs (RFC 9605 §5.2)",
+};
+
 let shuttingDown = false;
 
 async function handle(req) {
@@ -292,9 +474,18 @@ async function handle(req) {
     case "decrypt": return opDecrypt(req);
     case "encode_header": return opEncodeHeader(req);
     case "decode_header": return opDecodeHeader(req);
+    case "context_new": return opContextNew(req);
+    case "context_add_key": return opContextAddKey(req);
+    case "context_remove_key": return opContextRemoveKey(req);
+    case "context_encrypt": return opContextEncrypt(req);
+    case "context_decrypt": return opContextDecrypt(req);
+    case "context_free": return opContextFree(req);
+    case "ratchet_derive": return opRatchetDerive(req);
     case "shutdown": shuttingDown = true; return {};
     case undefined: case null: throw new ProtoError("invalid_argument", "missing field op");
     default:
+      if (Object.prototype.hasOwnProperty.call(STATEFUL_UNSUPPORTED, req.op))
+        throw new ProtoError("unsupported", `${req.op}: ${STATEFUL_UNSUPPORTED[req.op]}`);
       throw new ProtoError("unsupported", `op ${typeof req.op === "string" ? req.op : JSON.stringify(req.op)} is not implemented by the medooze shim`);
   }
 }

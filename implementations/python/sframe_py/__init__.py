@@ -4,13 +4,14 @@ Pure functions and explicit state objects; no I/O, no module-level state.
 """
 
 from .aead import Aead, make_aead
-from .context import Context
+from .context import Context, Decrypted
 from .errors import (
     AuthenticationError,
     CounterExhaustedError,
     InvalidArgumentError,
     KeyUsageError,
     MalformedError,
+    ReplayError,
     SFrameError,
     UnknownKidError,
     UnsupportedSuiteError,
@@ -18,13 +19,18 @@ from .errors import (
 from .frame import FrameKey, decrypt, encrypt
 from .header import U64_MAX, Header, encode_header, parse_header
 from .kdf import KeyMaterial, derive_key_salt
+from .mls import MlsContext, MlsFrame, MlsKidLayout
+from .ratchet import KidLayout, RatchetReceiver, RatchetSender, ratchet_forward, ratchet_step
+from .replay import ReplayWindow
 from .suites import SUITES, AeadKind, CipherSuite, get_suite
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Aead", "AeadKind", "AuthenticationError", "CipherSuite", "Context", "CounterExhaustedError",
-    "FrameKey", "Header", "InvalidArgumentError", "KeyMaterial", "KeyUsageError", "MalformedError",
+    "Aead", "AeadKind", "AuthenticationError", "CipherSuite", "Context", "CounterExhaustedError", "Decrypted",
+    "FrameKey", "Header", "InvalidArgumentError", "KeyMaterial", "KeyUsageError", "KidLayout", "MalformedError",
+    "MlsContext", "MlsFrame", "MlsKidLayout", "RatchetReceiver", "RatchetSender", "ReplayError", "ReplayWindow",
     "SFrameError", "SUITES", "U64_MAX", "UnknownKidError", "UnsupportedSuiteError", "decrypt",
-    "derive_key_salt", "encode_header", "encrypt", "get_suite", "make_aead", "parse_header",
+    "derive_key_salt", "encode_header", "encrypt", "get_suite", "make_aead", "parse_header", "ratchet_forward",
+    "ratchet_step",
 ]

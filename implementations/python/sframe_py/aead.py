@@ -6,6 +6,7 @@ An ``Aead`` is built once per key and reused for every frame under that key.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
@@ -19,6 +20,10 @@ from .suites import AeadKind, CipherSuite
 class Aead(Protocol):
     def seal(self, nonce: bytes, aad: bytes, plaintext: bytes) -> bytes: ...
 
+    # The per-frame path: argument order as cryptography's AEADs, no size checks
+    # (FrameKey always passes an Nn-byte nonce). Bound once, called per frame.
+    encrypt_unchecked: Callable[[bytes, bytes, bytes], bytes]
+
     def open(self, nonce: bytes, aad: bytes, ciphertext: bytes) -> bytes: ...
 
 
@@ -31,6 +36,7 @@ class AesGcm:
     def __init__(self, suite: CipherSuite, key: bytes) -> None:
         self.suite = suite
         self._gcm = AESGCM(key)
+        self.encrypt_unchecked = self._gcm.encrypt
 
     def seal(self, nonce: bytes, aad: bytes, plaintext: bytes) -> bytes:
         _check_nonce(self.suite, nonce)
@@ -54,6 +60,7 @@ class AesCtrHmac:
         self._enc_key = bytes(key[: suite.nka])
         self._auth_key = bytes(key[suite.nka :])
         self._nt_field = suite.nt.to_bytes(8, "big")
+        self.encrypt_unchecked = lambda nonce, plaintext, aad: self._seal(nonce, aad, plaintext)
 
     def _ctr(self, nonce: bytes, data: bytes) -> bytes:
         # The counter block is nonce || 0^32. cryptography increments all 128 bits where
@@ -70,6 +77,9 @@ class AesCtrHmac:
 
     def seal(self, nonce: bytes, aad: bytes, plaintext: bytes) -> bytes:
         _check_nonce(self.suite, nonce)
+        return self._seal(nonce, aad, plaintext)
+
+    def _seal(self, nonce: bytes, aad: bytes, plaintext: bytes) -> bytes:
         ct = self._ctr(nonce, plaintext)
         return ct + self._tag(nonce, aad, ct)
 

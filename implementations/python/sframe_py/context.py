@@ -6,10 +6,12 @@ Rules this module enforces:
   successful encryption, and once 2^64-1 has been used the key refuses to encrypt:
   it never wraps (ENC-06).
 - Decryption only uses receive keys (DEC-06).
+- With ``replay_window``, each receive key has a replay window (REPLAY-02) that
+  moves only once a frame has authenticated.
 
-Room is left for later key schedules: the sender-key ratchet and MLS epochs
-install and evict receive keys through ``add_recv_key``/``remove_key``, and a
-replay window can wrap ``decrypt``.
+The sender-key ratchet (``ratchet.py``) and MLS epochs (``mls.py``) build on this
+class: they install and remove keys, and call ``open`` with a header they have
+already parsed to choose the key.
 """
 
 from __future__ import annotations
@@ -18,8 +20,14 @@ from dataclasses import dataclass
 
 from .errors import CounterExhaustedError, KeyUsageError, UnknownKidError
 from .frame import FrameKey
-from .header import U64_MAX, check_u64, parse_header
+from .header import U64_MAX, Header, check_u64, parse_header
+from .replay import ReplayWindow
 from .suites import get_suite
+
+
+def next_counter(ctr: int) -> int | None:
+    """The CTR after ``ctr``, or None once 2^64-1 has been used: the counter never wraps."""
+    return None if ctr == U64_MAX else ctr + 1
 
 
 @dataclass
@@ -28,14 +36,32 @@ class SendKey:
     next_ctr: int | None  # None once CTR 2^64-1 has been used
 
 
+@dataclass
+class RecvKey:
+    key: FrameKey
+    window: ReplayWindow | None
+
+
+@dataclass(frozen=True)
+class Decrypted:
+    header: Header
+    plaintext: bytes
+
+
 class Context:
-    def __init__(self, suite: int) -> None:
+    def __init__(self, suite: int, replay_window: int | None = None) -> None:
         self.suite = get_suite(suite)
+        if replay_window is not None:
+            ReplayWindow(replay_window)  # validate now, not at the first frame
+        self.replay_window = replay_window
         self._send: dict[int, SendKey] = {}
-        self._recv: dict[int, FrameKey] = {}
+        self._recv: dict[int, RecvKey] = {}
+
+    def __contains__(self, kid: object) -> bool:
+        return kid in self._send or kid in self._recv
 
     def _check_free(self, kid: int) -> None:
-        if kid in self._send or kid in self._recv:
+        if kid in self:
             usage = "send" if kid in self._send else "receive"
             raise KeyUsageError(f"KID {kid} already holds a {usage} key; a key is send-only or receive-only")
 
@@ -45,7 +71,8 @@ class Context:
 
     def add_recv_key(self, kid: int, base_key: bytes) -> None:
         self._check_free(check_u64("kid", kid))
-        self._recv[kid] = FrameKey.derive(self.suite, base_key, kid)
+        window = ReplayWindow(self.replay_window) if self.replay_window is not None else None
+        self._recv[kid] = RecvKey(FrameKey.derive(self.suite, base_key, kid), window)
 
     def remove_key(self, kid: int) -> None:
         if self._send.pop(kid, None) is None and self._recv.pop(kid, None) is None:
@@ -68,15 +95,27 @@ class Context:
         if ctr is None:
             raise CounterExhaustedError(f"KID {kid} has used CTR 2^64-1; rekey or use a new KID")
         ciphertext = send.key.seal(ctr, metadata, plaintext)
-        send.next_ctr = None if ctr == U64_MAX else ctr + 1
+        send.next_ctr = next_counter(ctr)
         return ciphertext
 
-    def decrypt(self, metadata: bytes, ciphertext: bytes) -> bytes:
-        header = parse_header(ciphertext)
+    def open(self, header: Header, metadata: bytes, ciphertext: bytes) -> bytes:
+        """Decrypt ``ciphertext`` whose header the caller has parsed as ``header``."""
         if header.kid in self._send:
             raise KeyUsageError(f"KID {header.kid} is a send-only key")
         try:
-            key = self._recv[header.kid]
+            recv = self._recv[header.kid]
         except KeyError:
             raise UnknownKidError(f"no receive key for KID {header.kid}") from None
-        return key.open(header, metadata, ciphertext)
+        if recv.window is not None:
+            recv.window.check(header.ctr)
+        plaintext = recv.key.open(header, metadata, ciphertext)
+        if recv.window is not None:
+            recv.window.accept(header.ctr)
+        return plaintext
+
+    def decrypt_frame(self, metadata: bytes, ciphertext: bytes) -> Decrypted:
+        header = parse_header(ciphertext)
+        return Decrypted(header, self.open(header, metadata, ciphertext))
+
+    def decrypt(self, metadata: bytes, ciphertext: bytes) -> bytes:
+        return self.decrypt_frame(metadata, ciphertext).plaintext

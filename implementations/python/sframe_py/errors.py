@@ -53,3 +53,10 @@ class KeyUsageError(SFrameError):
     """A key was used against its usage (send-only vs receive-only)."""
 
     code = "key_usage"
+
+
+class ReplayError(SFrameError):
+    """An optional receiver replay window rejected the frame: its CTR was already
+    accepted under this KID, or is too far behind the newest one."""
+
+    code = "replay"

@@ -1,0 +1,152 @@
+"""implementations/browser, direct mode: js and medooze in a headless Chromium worker
+grade exactly as they do in Node, and the adapter cleans up and recovers."""
+
+from __future__ import annotations
+
+import os
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from harness.adapters.base import Request
+from harness.adapters.browser import (
+    INSTALL_HINT,
+    BrowserSession,
+    StaticServer,
+    UnavailableAdapter,
+    unavailable_reason,
+)
+from harness.catalogue import all_cases
+from harness.grading import Grade
+from harness.registry import REGISTRY, open_adapter
+from harness.runner import run
+from tests.implementations.conftest import assert_same_as_python, run_full
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module", autouse=True)
+def chromium() -> None:
+    reason = unavailable_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run the browser tests: {reason}")  # a skip in CI would hide them
+    pytest.skip(reason)
+
+
+def _grades(spec: str) -> dict[str, tuple[Grade, str]]:
+    return {o.case.id: o.grade for o in run_full(spec).outcomes}
+
+
+@pytest.mark.node
+def test_browser_js_grades_like_js_and_python(python_grades):
+    browser = run_full("browser-js")
+    assert_same_as_python(browser, python_grades)
+    assert browser.restarts == 0
+    assert browser.hello.name == "sframe-js"
+    node = _grades("js")
+    assert {o.case.id: o.grade for o in browser.outcomes} == node
+
+
+@pytest.mark.node
+def test_browser_medooze_grades_like_medooze():
+    browser = run_full("browser-medooze")
+    assert browser.restarts == 0
+    assert browser.hello.name == "medooze-sframe" and browser.hello.suites == (1, 3)
+    differing = [(o.case.id, o.grade.value) for o in browser.outcomes if o.grade is not _grades("medooze")[o.case.id]]
+    assert not differing, differing[:10]
+
+
+def test_probe_reports_version_and_native_sframe():
+    with open_adapter("browser-js") as adapter:
+        probe = adapter.probe
+        assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+", probe.version), probe
+        assert probe.script_transform
+        assert probe.version in probe.native_line
+        if probe.native_sframe:  # a Chromium with a native API: it must be tested as its own implementation
+            assert "browser-native" in REGISTRY, probe.native_line
+        else:
+            assert "not available" in probe.native_line
+
+
+def test_frames_round_trip_and_tampering_is_rejected():
+    key = {"suite": 4, "base_key": bytes(range(16)), "kid": 291}
+    with open_adapter("browser-js") as adapter:
+        sealed = adapter.call(Request("encrypt", {**key, "ctr": 17767, "metadata": b"m", "plaintext": b"frame"}))
+        assert sealed.ok, sealed.message
+        ct = sealed.fields["ciphertext"]
+        opened = adapter.call(Request("decrypt", {**key, "metadata": b"m", "ciphertext": ct}))
+        assert opened.ok and opened.fields["plaintext"] == b"frame"
+        tampered = adapter.call(Request("decrypt", {**key, "metadata": b"n", "ciphertext": ct}))
+        assert not tampered.ok and tampered.error == "auth_failed"
+
+
+def test_a_worker_that_exits_faults_one_request_and_is_restarted():
+    # `shutdown` makes the shim exit, as in Node: the next request faults, the worker restarts.
+    with open_adapter("browser-js") as adapter:
+        hello = Request("hello")
+        first, after_exit, recovered = adapter.run([Request("shutdown"), hello, hello])
+        assert first.ok
+        assert after_exit.fault and "worker exited" in after_exit.fault
+        assert recovered.ok and recovered.fields["name"] == "sframe-js"
+        assert adapter.restarts == 1
+
+
+def test_close_leaves_no_browser_and_no_profile():
+    with open_adapter("browser-js") as adapter:
+        profile = Path(adapter.session.user_data_dir)
+        marker = f"--user-data-dir={profile}".encode()
+        assert profile.is_dir()
+    assert not profile.exists()
+    running = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline(p).count(marker)]
+    assert not running
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_calls_into_the_browser_have_deadlines():
+    import asyncio
+
+    session = BrowserSession()
+    try:
+        with pytest.raises(TimeoutError):
+            session.run(asyncio.sleep(30), timeout=0.3)
+        assert session.run(session.page.evaluate("1 + 1"), timeout=5) == 2
+    finally:
+        session.close()
+
+
+def test_missing_chromium_grades_browser_cases_unsupported(monkeypatch, capsys):
+    monkeypatch.setenv("SFRAME_CHROMIUM", "/nonexistent/chromium")
+    with open_adapter("browser-js") as adapter:
+        assert isinstance(adapter, UnavailableAdapter)
+        result = run(adapter, all_cases()[:20])
+    assert {o.grade for o in result.outcomes} == {Grade.UNSUPPORTED}
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "apt-get install -y chromium" in err[0] and INSTALL_HINT in err[0]
+
+
+def test_static_server_serves_only_its_trees_and_rewrites_node_imports():
+    server = StaticServer()
+    try:
+        shim = urllib.request.urlopen(server.url("/js/server.mjs"), timeout=5)
+        assert shim.headers["Content-Type"].startswith("text/javascript")
+        source = shim.read().decode()
+        assert "'/www/node/readline.mjs'" in source and "node:" not in source
+        medooze = urllib.request.urlopen(server.url("/medooze/shim.mjs"), timeout=5).read().decode()
+        assert 'import("/medooze/lib/Context.js")' in medooze
+        for path in ("/js/../../pyproject.toml", "/etc/passwd", "/www/../../../README.md"):
+            with pytest.raises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(server.url(path), timeout=5)
+            assert e.value.code == 404
+    finally:
+        server.close()
