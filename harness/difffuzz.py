@@ -393,7 +393,8 @@ def campaign(adapters: Sequence[Adapter], config: Config, log: Any = sys.stderr)
     return report
 
 
-def print_report(report: Report, out: Any = sys.stdout) -> None:
+def print_report(report: Report, out: Any = None) -> None:
+    out = out or sys.stdout  # looked up per call, so redirection and capture work
     print(f"difffuzz {' + '.join(report.impls)}: {report.cases} cases in {report.duration:.1f}s "
           f"({report.cases_per_s:,.0f} cases/s), seed {report.seed}", file=out)
     for name, n in report.not_comparable.items():

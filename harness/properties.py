@@ -216,8 +216,9 @@ def _keystream_pairs(subject: Subject) -> st.SearchStrategy[tuple[Frame, Frame]]
     def build(draw: st.DrawFn) -> tuple[Frame, Frame]:
         first = Frame(draw(st.sampled_from(subject.suites)), draw(st.binary(min_size=16, max_size=16)),
                       draw(u64), draw(u64), b"", zeros)
-        # Neighbours as well as strangers: counter-block overlaps sit at small distances.
-        delta = draw(st.integers(1, 8))
+        # Neighbours as well as strangers: counter-block overlaps sit at small distances,
+        # truncations at a power of two.
+        delta = draw(st.one_of(st.integers(1, 8), st.sampled_from(_BOUNDARY_BITS).map(lambda k: 1 << k)))
         kid, ctr = draw(st.sampled_from((
             (first.kid ^ delta, first.ctr), (first.kid, first.ctr ^ delta),
             (min(first.kid + delta, U64_MAX), first.ctr), (first.kid, min(first.ctr + delta, U64_MAX)),
@@ -331,7 +332,8 @@ def check(adapter: Adapter, names: list[str], config: Config) -> Report:
     return report
 
 
-def print_report(report: Report, out: Any = sys.stdout) -> None:
+def print_report(report: Report, out: Any = None) -> None:
+    out = out or sys.stdout  # looked up per call, so redirection and capture work
     print(f"properties {report.impl} (seed {report.seed}): {', '.join(report.checked)}", file=out)
     for f in report.findings:
         print(f"  FINDING {f.prop}/{f.kind}: {f.message}" + (f" -> {f.file}" if f.file else ""), file=out)

@@ -624,13 +624,13 @@ def _ratchet_scenarios() -> Iterator[_Scenario]:
 
     def layout(name: str, comment: str, generation: int, bits: int, kids: list[int], flags: list[str]) -> _Scenario:
         s = _Scenario(f"gen/keys/ratchet/kid-layout/{name}", comment, ["SK-02"], ["RatchetKidLayout", *flags])
-        tx = s.new("ratchet_sender_new", suite=4, base_key=BASE_KEY, generation=generation, ratchet_bits=bits)
-        s.steps[-1][3]["kid"] = kids[0]
+        tx = _ref(s.step("ratchet_sender_new", suite=4, base_key=BASE_KEY, generation=generation, ratchet_bits=bits,
+                         expect={"kid": kids[0]}))
         for step, kid in enumerate(kids[1:], 1):
             s.step("ratchet_advance", ctx=tx, expect={"kid": kid, "step": step})
+        last_key = sframe_py.ratchet_forward(get_suite(4), BASE_KEY, len(kids) - 1)
         s.step("context_encrypt", ctx=tx, metadata=RATCHET_MD, plaintext=PLAINTEXT,
-               expect={"ciphertext": _frame(4, sframe_py.ratchet_forward(get_suite(4), BASE_KEY, len(kids) - 1), kids[-1], 0,
-                                            PLAINTEXT, RATCHET_MD)})
+               expect={"ciphertext": _frame(4, last_key, kids[-1], 0, PLAINTEXT, RATCHET_MD)})
         return s
 
     yield layout("r8-gen1", "R=8, generation 1: steps 0-3 are KIDs 0x100-0x103 (header 90 0103 at CTR 0)", 1, 8,
@@ -988,8 +988,8 @@ def documents() -> dict[str, dict[str, Any]]:
         "sframe-invalid-input.json": _document(invalid_input_groups(),
                                                "Unassigned suites and out-of-range values an implementation must refuse"),
         "header.json": _document(header_groups(), "Header encoding and parsing, every config byte, malformed input"),
-        "key-management.json": _document(key_management_groups(),
-                                         "Stateful scenarios: counters, key usage, sender-key ratchet, MLS epochs, replay window"),
+        "key-management.json": _document(key_management_groups(), "Stateful scenarios: counters, key usage, "
+                                         "sender-key ratchet, MLS epochs, replay window"),
     }
 
 

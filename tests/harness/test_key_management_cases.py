@@ -94,3 +94,19 @@ def test_planted_bug_ratchet_receiver_keeps_one_step(monkeypatch):
     failed = _failed(run(PythonAdapter(), _cases()))
     assert "gen/keys/ratchet/window/r2-reorder" in failed
     assert all("SK-03" in reqs for reqs in failed.values()), failed
+
+
+def test_adapter_handles_name_live_contexts_of_the_right_kind():
+    adapter = PythonAdapter()
+    assert {"context", "ratchet", "mls", "replay"} <= set(adapter.hello.capabilities)
+    call = lambda op, **f: adapter.call(Request(op, f))  # noqa: E731
+    ctx = call("context_new", suite=4).fields["ctx"]
+    mls = call("mls_context_new", suite=4, epoch_bits=4, sender_bits=6).fields["ctx"]
+    assert isinstance(ctx, str) and ctx != mls
+    assert call("mls_add_epoch", ctx=ctx, epoch=1, epoch_secret=b"k").error == "invalid_argument"
+    assert call("context_add_key", ctx=mls, kid=1, base_key=b"k", usage="send").error == "invalid_argument"
+    assert call("context_free", ctx=ctx).ok
+    for op in ("context_free", "context_encrypt"):
+        assert call(op, ctx=ctx, kid=1, metadata=b"", plaintext=b"").error == "invalid_argument"
+    assert call("context_free", ctx="ctx-999").error == "invalid_argument"
+    assert call("context_free").error == "invalid_argument"

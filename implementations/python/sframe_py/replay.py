@@ -30,7 +30,8 @@ class ReplayWindow:
             return
         behind = self.highest - ctr
         if behind >= self.size:
-            raise ReplayError(f"CTR {ctr} is {behind} behind the newest {self.highest}, outside the {self.size}-frame window")
+            raise ReplayError(f"CTR {ctr} is {behind} behind the newest, {self.highest}: "
+                              f"outside the {self.size}-frame window")
         if self.seen >> behind & 1:
             raise ReplayError(f"CTR {ctr} was already accepted")
 
