@@ -68,6 +68,14 @@ run: build
 test: build
 	$(BIN)/python -m pytest -q
 
+# Longer fuzzing campaigns (the test suite runs each for seconds only). FUZZ_TIME per target.
+FUZZ_TIME ?= 300
+.PHONY: fuzz
+fuzz: build
+	for t in header decrypt context; do $(BIN)/python -m harness fuzz --target $$t --max-time $(FUZZ_TIME) --jobs 2 || exit 1; done
+	$(BIN)/python -m harness difffuzz --impl python --impl c --impl js --max-time $(FUZZ_TIME)
+	$(BIN)/python -m harness properties --impl python --random --max-examples 1000
+
 vectors: setup
 	$(BIN)/python -m harness vectors --write
 
