@@ -22,6 +22,7 @@ from .expectations import FAIL_ON
 from .registry import REGISTRY, Options, expand, open_adapter
 from .report import apply_gate, document, update_expectations
 from .report import merge as merge_documents
+from .sfu.cli import add_media_parser, media_command
 
 if TYPE_CHECKING:
     from .matrix import Matrix
@@ -143,10 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     corpus.add_argument("--target", required=True, metavar="NAME", help="header, decrypt or context")
     corpus.add_argument("--from", dest="dirs", type=Path, action="append", default=[], metavar="DIR",
                         help="merge/minimise: another corpus to fold into the target's (repeatable)")
+    add_media_parser(sub)
     return parser
 
 
 COMMANDS = ("run", "list", "serve", "bench", "vectors", "matrix", "merge", "replay", "difffuzz", "properties", "fuzz", "corpus")
+COMMANDS = (*COMMANDS, "media")  # harness/sfu/cli.py
 
 
 def _report_dir(out: Path) -> Path:
@@ -426,6 +429,7 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
 
 HANDLERS.update({"replay": _cmd_replay, "difffuzz": _cmd_difffuzz, "properties": _cmd_properties,
                  "fuzz": _cmd_fuzz, "corpus": _cmd_corpus})
+HANDLERS["media"] = media_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,6 +41,11 @@ def _verdict(doc: dict[str, Any]) -> str:
     return f'<span class="verdict {"pass" if ok else "fail"}">{text}</span>'
 
 
+def _count(n: int, grade: str) -> str:
+    """A count cell, coloured by its grade only when it is not zero."""
+    return f'<td class="num {grade if n else ""}">{n}</td>'
+
+
 def _implementations(doc: dict[str, Any]) -> str:
     rows = []
     for run in doc["runs"]:
@@ -52,9 +57,9 @@ def _implementations(doc: dict[str, Any]) -> str:
         rows.append(
             f'<tr><td><a href="#impl-{escape(run["implementation"]["name"])}">{escape(run["implementation"]["name"])}'
             f'</a></td><td>{escape(h["name"])} {escape(h["version"])}</td><td>{escape(", ".join(map(str, h["suites"])))}'
-            f'</td><td class="num">{s["total"]}</td><td class="num pass">{s["passed"]}</td>'
-            f'<td class="num fail">{s["failed"]}</td><td class="num">{s["non_strict"]}</td>'
-            f'<td class="num">{s["unsupported"]}</td><td class="num error">{s["error"]}</td><td>{gate}</td></tr>')
+            f'</td><td class="num">{s["total"]}</td>{_count(s["passed"], "pass")}{_count(s["failed"], "fail")}'
+            f'<td class="num">{s["non_strict"]}</td><td class="num">{s["unsupported"]}</td>'
+            f'{_count(s["error"], "error")}<td>{gate}</td></tr>')
     return ("<h2>Implementations</h2><table><tr><th>implementation</th><th>reports itself as</th><th>suites</th>"
             "<th>cases</th><th>pass</th><th>fail</th><th>non-strict</th><th>unsupported</th><th>error</th>"
             "<th>gate</th></tr>" + "".join(rows) + "</table>")
