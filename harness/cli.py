@@ -242,7 +242,11 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
 def _finish(doc: dict, args: argparse.Namespace) -> int:
     """Apply the gate, write every requested output, and give the exit code."""
+    from .report import findings
     from .reporters import REPORT_FILES, REPORTERS
+
+    if "fuzz" not in doc and (found := findings()):
+        doc["fuzz"] = found
 
     try:
         if args.update_expectations:

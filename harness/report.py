@@ -66,6 +66,31 @@ def update_expectations(doc: dict[str, Any], directory: Path, fail_on: str = "mu
     return written
 
 
+FINDINGS = Path(__file__).resolve().parent.parent / "fuzz" / "findings"
+
+
+def findings(root: Path = FINDINGS) -> dict[str, Any] | None:
+    """The latest difffuzz index and property findings (fuzz/findings/README.md), for the report."""
+    import json
+
+    out: dict[str, Any] = {}
+    index = root / "difffuzz" / "index.json"
+    try:
+        if index.exists():
+            out["difffuzz"] = json.loads(index.read_text())
+        props = []
+        for path in sorted((root / "properties").glob("*.json")):
+            finding = json.loads(path.read_text()).get("finding", {})
+            props.append({"impl": finding.get("impl"), "property": finding.get("property"),
+                          "violation": finding.get("violation"), "message": finding.get("message"),
+                          "file": str(path.relative_to(root.parent.parent))})
+        if props:
+            out["properties"] = props
+    except (OSError, ValueError):
+        return None  # a half-written campaign output must not break the report
+    return out or None
+
+
 def document(results: list[RunResult], matrix: Matrix | None = None, extra: dict[str, Any] | None = None
              ) -> dict[str, Any]:
     doc: dict[str, Any] = {

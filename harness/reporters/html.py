@@ -157,6 +157,29 @@ def _table(rows: list[dict[str, Any]], cols: list[str] | None = None) -> str:
     return "<table><tr>" + "".join(f"<th>{escape(k)}</th>" for k in cols) + f"</tr>{body}</table>"
 
 
+def _fuzz(fuzz: dict[str, Any]) -> str:
+    parts = ['<h2 id="fuzz">Fuzzing findings</h2>']
+    diff = fuzz.get("difffuzz")
+    if diff:
+        parts.append(f'<p>Last difffuzz campaign: {escape(", ".join(diff["impls"]))}, seed {diff.get("seed")}, '
+                     f'{diff.get("cases", 0):,} cases at {diff.get("cases_per_s", 0):,.0f}/s.</p>')
+        rows = []
+        for m in diff.get("mismatches", []):
+            key = m["key"]
+            groups = " vs ".join("+".join(g) for g in key["groups"])
+            cmd = shlex.join(["python", "-m", "harness", "replay", m["file"], "--impl", key["groups"][-1][0]]) if m.get(
+                "file") else ""
+            rows.append({"op": key["op"], "suite": key.get("suite"), "how": key["how"], "disagreeing": groups,
+                         "count": m["count"], "reproducer": cmd})
+        parts.append(_table(rows) if rows else "<p>No mismatch.</p>")
+    props = fuzz.get("properties")
+    if props:
+        parts.append("<h3>Property violations</h3>" + _table([
+            {**p, "reproducer": shlex.join(["python", "-m", "harness", "replay", p["file"], "--impl", p["impl"] or ""])}
+            for p in props]))
+    return "".join(parts)
+
+
 def _bench(bench: dict[str, Any]) -> str:
     h = bench["harness"]
     return ("<h2 id=\"bench\">Benchmarks</h2><p>Figures are ratios against baselines measured in the same run "
@@ -180,9 +203,10 @@ def render(doc: dict[str, Any], images: dict[str, str] | None = None) -> str:
              f"failures</p><p>{_verdict(doc)}</p>", _implementations(doc)]
     if doc.get("matrix"):
         parts.append(_matrix(doc["matrix"]))
-    for title, key in (("Differential fuzzing findings", "fuzz"), ("Media over WebRTC", "media")):
-        if doc.get(key):
-            parts.append(_generic(title, key, doc[key]))
+    if doc.get("fuzz"):
+        parts.append(_fuzz(doc["fuzz"]))
+    if doc.get("media"):
+        parts.append(_generic("Media over WebRTC", "media", doc["media"]))
     if doc.get("bench"):
         parts.append(_bench(doc["bench"]))
     for name, svg in (images or {}).items():

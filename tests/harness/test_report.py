@@ -98,3 +98,25 @@ def test_workflow_files_lint():
     assert any(w.name == "conformance.yml" for w in workflows)
     proc = subprocess.run([str(actionlint), *map(str, workflows)], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_fuzz_findings_appear_in_the_report(tmp_path):
+    from harness.report import document, findings
+    from harness.reporters.html import render
+
+    root = tmp_path / "fuzz" / "findings"
+    (root / "difffuzz").mkdir(parents=True)
+    (root / "properties").mkdir()
+    (root / "difffuzz" / "index.json").write_text(json.dumps({
+        "schema": "sframe-conformance-difffuzz/v1", "impls": ["python", "c"], "seed": 3, "cases": 10, "cases_per_s": 5,
+        "mismatches": [{"key": {"op": "encrypt", "suite": 1, "groups": [["python"], ["c"]], "how": "output"},
+                        "count": 2, "file": "fuzz/findings/difffuzz/x.json"}]}))
+    (root / "properties" / "m.json").write_text(json.dumps({"finding": {
+        "impl": "medooze", "property": "roundtrip", "violation": "wrong-plaintext", "message": "CTR 2^32"}}))
+    found = findings(root)
+    assert found["difffuzz"]["seed"] == 3 and found["properties"][0]["violation"] == "wrong-plaintext"
+    html = render({**document([]), "fuzz": found})
+    assert 'id="fuzz"' in html and "python -m harness replay fuzz/findings/difffuzz/x.json --impl c" in html
+    assert "wrong-plaintext" in html
+    (root / "difffuzz" / "index.json").write_text("{half written")
+    assert findings(root) is None
