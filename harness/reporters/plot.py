@@ -21,13 +21,15 @@ def write_matrix_images(matrix: dict[str, Any], directory: Path) -> list[Path]:
     n = len(impls)
     cols = min(4, len(suites))
     rows = -(-len(suites) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * (1.2 + 0.55 * n), rows * (1.2 + 0.55 * n)), squeeze=False)
+    side = max(3.0, 1.2 + 0.55 * n)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * side, rows * side), squeeze=False)
+    labels = [name if len(name) <= 18 else name[:16] + "..." for name in impls]  # cmd: specs can be long
     for ax, suite in zip(axes.flat, suites):
         grid = [[to_rgb(COLOURS[status.get((suite, e, d))]) for d in impls] for e in impls]
         ax.imshow(grid)
         ax.set_title(f"suite {suite}", fontsize=10)
-        ax.set_xticks(range(n), impls, rotation=90, fontsize=7)
-        ax.set_yticks(range(n), impls, fontsize=7)
+        ax.set_xticks(range(n), labels, rotation=90, fontsize=7)
+        ax.set_yticks(range(n), labels, fontsize=7)
         ax.set_xticks([x - 0.5 for x in range(1, n)], minor=True)
         ax.set_yticks([y - 0.5 for y in range(1, n)], minor=True)
         ax.grid(which="minor", color="white", linewidth=1.5)
