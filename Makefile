@@ -63,7 +63,7 @@ build: setup $(C_SERVER) $(C_ASAN) $(MEDOOZE_LIB) $(MLS_GROUP_LIB) $(ACTIONLINT)
 # built. Known failures (medooze implements a 2020 draft) are listed in
 # expectations/; only a new failure fails this target.
 run: build
-	$(BIN)/python -m harness run --impl all --matrix --expectations expectations --out reports
+	$(BIN)/python -m harness run --impl all --matrix --media --expectations expectations --out reports
 
 test: build
 	$(BIN)/python -m pytest -q

@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_impl(run, repeat=True)
     _add_selection(run)
     run.add_argument("--matrix", action="store_true", help="also run the interop matrix over the same implementations")
+    run.add_argument("--media", action="store_true",
+                     help="also run the media scenarios (browser <-> aiortc SFU, 2 s each) when Chromium is installed")
     _add_outputs(run)
     run.add_argument("--quiet", "-q", action="store_true", help="summary line only")
 
@@ -185,7 +187,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for result in results:
             print("  " + summary_line(result))
     matrix = _run_matrix(specs, args.timeout, None) if args.matrix else None
-    return _finish(document(results, matrix), args)
+    doc = document(results, matrix)
+    if args.media:
+        media = _run_media()
+        if media is not None:
+            doc["media"] = media
+    return _finish(doc, args)
+
+
+def _run_media() -> dict | None:
+    """A short media run for the report; its own failures fail the run through the gate."""
+    from .adapters.browser import unavailable_reason
+
+    reason = unavailable_reason()
+    if reason is not None:
+        print(f"harness: media: {reason}", file=sys.stderr)
+        return None
+    from .sfu.media import MediaOptions, run_media
+
+    result = run_media(MediaOptions(seconds=2.0, prebuilt_frames=30), open_adapter)
+    print(f"media: {sum(s['ok'] for s in result['scenarios'])}/{len(result['scenarios'])} scenarios ok "
+          f"in {result['total_seconds']}s")
+    return result
 
 
 def _expand(specs: list[str] | None) -> list[str]:

@@ -40,7 +40,8 @@ def apply_gate(doc: dict[str, Any], fail_on: str = "must", directory: Path | Non
         doc["matrix"]["gate"] = gate.to_json()
     gates = [r["gate"] for r in doc["runs"]] + ([doc["matrix"]["gate"]] if doc.get("matrix") else [])
     doc["fail_on"] = fail_on
-    doc["exit_code"] = 1 if any(g["failed"] for g in gates) else 0
+    media_failed = bool(doc.get("media")) and not doc["media"].get("ok", False)
+    doc["exit_code"] = 1 if media_failed or any(g["failed"] for g in gates) else 0
     return doc
 
 

@@ -33,8 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..protocol import ProtocolError, decode_line, encode_line, from_wire
-from .base import Adapter, AdapterError, Hello, Request, Response
+from ..protocol import encode_line
+from .base import Adapter, AdapterError, Hello, Request, Response, response_from_line
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 IMPLEMENTATIONS = ROOT / "implementations"
@@ -192,6 +192,19 @@ def _kill_processes_using(user_data_dir: str) -> None:
             continue
 
 
+def _exit_on_sigterm() -> None:
+    """Make SIGTERM unwind like Ctrl-C does, so close() and atexit still run.
+
+    Python's default SIGTERM ends the process at once, leaving Chromium to
+    Playwright's driver and the profile directory behind. Only a default
+    handler is replaced, and only from the main thread (where handlers live)."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        def terminate(signum: int, frame: object) -> None:
+            raise SystemExit(128 + signum)
+
+        signal.signal(signal.SIGTERM, terminate)
+
+
 class BrowserSession:
     """One headless Chromium with the host page open, driven from a private
     event-loop thread so callers can be synchronous (the Adapter interface) or
@@ -216,6 +229,7 @@ class BrowserSession:
         self.context: Any = None
         self.page: Any = None
         atexit.register(self.close)
+        _exit_on_sigterm()
         try:
             self.probe = self.run(self._launch(), launch_timeout)
         except AdapterError:
@@ -323,24 +337,6 @@ BROWSER_SHIMS: dict[str, BrowserShim] = {
 }
 
 
-def _response(line: str, request_id: int) -> Response:
-    """One response line as a Response; a broken or out-of-order line is a fault."""
-    try:
-        message = decode_line(line.encode())
-    except ProtocolError as e:
-        return Response.faulted(f"garbage from the worker: {e}")
-    if message.get("id") != request_id:
-        return Response.faulted(f"out-of-order response: expected id {request_id}, got {message.get('id')!r}")
-    if message.get("ok") is True:
-        try:
-            return Response(True, from_wire({k: v for k, v in message.items() if k not in ("id", "ok")}))
-        except ProtocolError as e:
-            return Response.faulted(f"bad response: {e}")
-    if message.get("ok") is False and isinstance(message.get("error"), str):
-        return Response(False, error=message["error"], message=str(message.get("message", "")))
-    return Response.faulted("bad response: needs 'ok' true, or false with an 'error'")
-
-
 class BrowserAdapter(Adapter):
     """Direct mode: one shim in a worker of its own browser session."""
 
@@ -424,7 +420,7 @@ class BrowserAdapter(Adapter):
                 results.append(Response.faulted(f"{reason}; stderr: {tail}" if tail else reason))
                 self._restart(whole_browser=False)
                 return False
-            response = _response(answered[index], request_id)
+            response = response_from_line(answered[index].encode(), request_id, "the worker")
             if response.fault is not None:
                 results.append(response)
                 self._restart(whole_browser=False)

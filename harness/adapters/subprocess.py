@@ -19,8 +19,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..protocol import ProtocolError, decode_line, encode_line, from_wire
-from .base import Adapter, AdapterError, Hello, Request, Response
+from ..protocol import encode_line
+from .base import Adapter, AdapterError, Hello, Request, Response, response_from_line
 
 _EOF = object()
 
@@ -191,25 +191,8 @@ class SubprocessAdapter(Adapter):
                     pass
             return self._fault(proc, f"crashed: stdout closed (exit status {code})")
         assert isinstance(line, bytes)
-        try:
-            message = decode_line(line)
-        except ProtocolError as e:
-            return self._fault(proc, f"garbage on stdout: {e}")
-        if message.get("id") != request_id:
-            return self._fault(proc, f"out-of-order response: expected id {request_id}, got {message.get('id')!r}")
-        ok = message.get("ok")
-        if ok is True:
-            fields = {k: v for k, v in message.items() if k not in ("id", "ok")}
-            try:
-                return Response(True, from_wire(fields))
-            except ProtocolError as e:
-                return self._fault(proc, f"bad response: {e}")
-        if ok is False:
-            error = message.get("error")
-            if not isinstance(error, str):
-                return self._fault(proc, "bad response: ok is false but 'error' is missing")
-            return Response(False, error=error, message=str(message.get("message", "")))
-        return self._fault(proc, "bad response: 'ok' must be true or false")
+        response = response_from_line(line, request_id, "stdout")
+        return self._fault(proc, response.fault) if response.fault is not None else response
 
     def _fault(self, proc: _Process, reason: str) -> Response:
         time.sleep(0.05)  # let the stderr reader catch the implementation's last words

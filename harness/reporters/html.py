@@ -142,15 +142,6 @@ def _failures(run: dict[str, Any]) -> str:
             else "<p>No failures.</p>")
 
 
-def _generic(title: str, anchor: str, data: Any) -> str:
-    """Sections other tools add (fuzz findings, media runs, benchmarks): shown as tables of their fields."""
-    rows = data if isinstance(data, list) else data.get("rows") or data.get("results") or data.get("findings") or [data]
-    rows = [r for r in rows if isinstance(r, dict)]
-    if not rows:
-        return ""
-    return f'<h2 id="{anchor}">{escape(title)}</h2>' + _table(rows)
-
-
 def _table(rows: list[dict[str, Any]], cols: list[str] | None = None) -> str:
     cols = cols or list(dict.fromkeys(k for r in rows for k in r if not isinstance(r[k], (dict, list))))
     body = "".join("<tr>" + "".join(f"<td>{escape(str(r.get(k, '')))}</td>" for k in cols) + "</tr>" for r in rows)
@@ -180,6 +171,25 @@ def _fuzz(fuzz: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _media(media: dict[str, Any]) -> str:
+    rows = []
+    for sc in media["scenarios"]:
+        counts = ", ".join(f"{k.removeprefix('frames_')} {v}" for k, v in sc.items()
+                           if isinstance(v, int) and not isinstance(v, bool) and k not in ("suite",))
+        identical = sc.get("identical")
+        rows.append({"scenario": sc["scenario"], "implementation": sc["impl"], "kind": sc["kind"], "suite": sc["suite"],
+                     "setup s": sc.get("setup_seconds"), "frames/s": sc.get("frames_per_second"), "counts": counts,
+                     "identical": ", ".join(f"{k} {v}" for k, v in identical.items()) if isinstance(identical, dict)
+                     else identical, "ok": "ok" if sc["ok"] else "; ".join(sc.get("problems", [])) or "FAIL"})
+    interop = [{"encrypting browser": impl, **cells} for impl, cells in media.get("interop", {}).items()]
+    b = media.get("browser", {})
+    return ('<h2 id="media">Media over WebRTC</h2>'
+            f'<p>{escape(str(b.get("browser", "")))} launched in {b.get("launch_seconds")}s; '
+            f'{escape(str(media.get("native_sframe", "")))}. Frames cross a real WebRTC loopback through an aiortc '
+            f'SFU that holds no keys; {media.get("total_seconds")}s in all.</p>' + _table(rows)
+            + "<h3>Frames decrypted to the frames sent, by decryptor</h3>" + _table(interop))
+
+
 def _bench(bench: dict[str, Any]) -> str:
     h = bench["harness"]
     return ("<h2 id=\"bench\">Benchmarks</h2><p>Figures are ratios against baselines measured in the same run "
@@ -206,7 +216,7 @@ def render(doc: dict[str, Any], images: dict[str, str] | None = None) -> str:
     if doc.get("fuzz"):
         parts.append(_fuzz(doc["fuzz"]))
     if doc.get("media"):
-        parts.append(_generic("Media over WebRTC", "media", doc["media"]))
+        parts.append(_media(doc["media"]))
     if doc.get("bench"):
         parts.append(_bench(doc["bench"]))
     for name, svg in (images or {}).items():

@@ -120,3 +120,21 @@ def test_fuzz_findings_appear_in_the_report(tmp_path):
     assert "wrong-plaintext" in html
     (root / "difffuzz" / "index.json").write_text("{half written")
     assert findings(root) is None
+
+
+def test_media_results_appear_in_the_report_and_fail_the_gate():
+    from harness.report import apply_gate, document
+    from harness.reporters.html import render
+
+    scenario = {"scenario": "browser->sfu", "impl": "browser-js", "kind": "video", "suite": 4, "setup_seconds": 0.2,
+                "frames_sent": 41, "frames_captured": 40, "identical": {"python": 40, "c": 40}, "frames_per_second": 14.8,
+                "problems": [], "ok": True}
+    media = {"browser": {"browser": "Chrome/156", "launch_seconds": 0.7}, "native_sframe": "not available",
+             "scenarios": [scenario], "interop": {"browser-js": {"python": "40/40"}}, "total_seconds": 3.1, "ok": True}
+    doc = apply_gate({**document([]), "media": media})
+    html = render(doc)
+    assert 'id="media"' in html and "sent 41, captured 40" in html and "python 40, c 40" in html
+    assert doc["exit_code"] == 0
+    broken = {**media, "ok": False, "scenarios": [{**scenario, "ok": False, "problems": ["3 frames lost"]}]}
+    doc = apply_gate({**document([]), "media": broken})
+    assert doc["exit_code"] == 1 and "3 frames lost" in render(doc)

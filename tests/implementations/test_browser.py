@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -23,6 +27,7 @@ from harness.catalogue import all_cases
 from harness.grading import Grade
 from harness.registry import REGISTRY, open_adapter
 from harness.runner import run
+from tests.conftest import ROOT
 from tests.implementations.conftest import assert_same_as_python, run_full
 
 pytestmark = pytest.mark.browser
@@ -151,3 +156,22 @@ def test_static_server_serves_only_its_trees_and_rewrites_node_imports():
             assert e.value.code == 404
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_leaves_no_browser_behind(tmp_path, signum):
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # every profile this run makes lands here
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "media", "--impl", "browser-js", "--kind", "video", "--seconds", "20"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background shell would ignore it
+    )
+    deadline = time.monotonic() + 30
+    while not any(tmp_path.glob("sframe-chromium-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(3)  # media flowing
+    proc.send_signal(signum)
+    out = proc.communicate(timeout=30)[0].decode()
+    assert proc.returncode in (130, 128 + signum), out[-500:]
+    assert not list(tmp_path.glob("sframe-chromium-*"))
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and str(tmp_path).encode() in _cmdline(p)]
