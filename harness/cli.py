@@ -232,9 +232,11 @@ def _run_matrix(specs: list[str], timeout: float, suites: list[int] | None) -> "
     print(f"matrix: {len(specs)} implementations x {len(matrix.suites)} suites, {len(matrix.cells)} cells, "
           f"{matrix.frames} frames each: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
           + f" in {matrix.duration:.2f}s")
-    for cell in matrix.cells:
-        if cell.status in ("fail", "error"):
-            print(f"  {cell.status.upper()} {cell.key}: {cell.failures[0] if cell.failures else ''}")
+    bad = [c for c in matrix.cells if c.status in ("fail", "error")]
+    for cell in bad[:5]:
+        print(f"  {cell.status.upper()} {cell.key}: {cell.failures[0] if cell.failures else ''}")
+    if len(bad) > 5:
+        print(f"  ... and {len(bad) - 5} more failing cells (see the report)")
     return matrix
 
 

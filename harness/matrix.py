@@ -131,13 +131,17 @@ class Cell:
             c.unsupported += 1
         elif outcome == "error":
             c.errors += 1
-            self._note(f"{check}: {detail}")
+            self._note(f"{check}: {detail}", first=True)
         else:
             c.failed += 1
             self._note(f"{check}: {detail}")
 
-    def _note(self, text: str) -> None:
-        if len(self.failures) < 8:
+    def _note(self, text: str, first: bool = False) -> None:
+        # Errors go first: the first note explains the cell's status.
+        if first:
+            self.failures.insert(0, text)
+            del self.failures[8:]
+        elif len(self.failures) < 8:
             self.failures.append(text)
 
     def to_json(self) -> dict[str, Any]:
