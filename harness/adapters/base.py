@@ -98,3 +98,30 @@ class Adapter(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class RestartingAdapter(Adapter):
+    """An adapter over a process (or browser worker) that it restarts after a fault.
+
+    A run goes on after a fault with the next request; after ``max_consecutive_faults``
+    faults in a row the implementation is taken as unusable and the rest of the batch
+    is faulted at once, so a hanging implementation costs a few timeouts, not one each.
+    """
+
+    max_consecutive_faults: int = 3
+
+    @abstractmethod
+    def _run_until_fault(self, requests: Sequence[Request], results: list[Response]) -> bool:
+        """Append responses to ``results`` until the batch ends (True) or one faults (False)."""
+
+    def run(self, requests: Sequence[Request]) -> list[Response]:
+        results: list[Response] = []
+        consecutive_faults = 0
+        while len(results) < len(requests):
+            if consecutive_faults >= self.max_consecutive_faults:
+                reason = f"not run: {consecutive_faults} consecutive faults, implementation unusable"
+                results.extend(Response.faulted(reason) for _ in requests[len(results) :])
+                break
+            done = self._run_until_fault(requests[len(results) :], results)
+            consecutive_faults = 0 if done else consecutive_faults + 1
+        return results

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..protocol import encode_line
-from .base import Adapter, AdapterError, Hello, Request, Response, response_from_line
+from .base import Adapter, AdapterError, Hello, Request, Response, RestartingAdapter, response_from_line
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 IMPLEMENTATIONS = ROOT / "implementations"
@@ -337,7 +337,7 @@ BROWSER_SHIMS: dict[str, BrowserShim] = {
 }
 
 
-class BrowserAdapter(Adapter):
+class BrowserAdapter(RestartingAdapter):
     """Direct mode: one shim in a worker of its own browser session."""
 
     def __init__(self, shim: BrowserShim, timeout: float = 5.0, window: int = 64,
@@ -377,20 +377,7 @@ class BrowserAdapter(Adapter):
     def close(self) -> None:
         self.session.close()
 
-    def run(self, requests: Sequence[Request]) -> list[Response]:
-        results: list[Response] = []
-        consecutive_faults = 0
-        while len(results) < len(requests):
-            if consecutive_faults >= self.max_consecutive_faults:
-                reason = f"not run: {consecutive_faults} consecutive faults, implementation unusable"
-                results.extend(Response.faulted(reason) for _ in requests[len(results) :])
-                break
-            done = self._run_until_fault(requests[len(results) :], results)
-            consecutive_faults = 0 if done else consecutive_faults + 1
-        return results
-
     def _run_until_fault(self, requests: Sequence[Request], results: list[Response]) -> bool:
-        """Append responses to ``results`` until the batch ends (True) or one faults (False)."""
         ids = list(range(self._next_id, self._next_id + len(requests)))
         self._next_id += len(requests)
         try:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..protocol import encode_line
-from .base import Adapter, AdapterError, Hello, Request, Response, response_from_line
+from .base import AdapterError, Hello, Request, Response, RestartingAdapter, response_from_line
 
 _EOF = object()
 
@@ -85,7 +85,7 @@ class _Process:
             pass
 
 
-class SubprocessAdapter(Adapter):
+class SubprocessAdapter(RestartingAdapter):
     def __init__(
         self,
         argv: list[str] | str,
@@ -135,20 +135,7 @@ class SubprocessAdapter(Adapter):
                 pass
             proc.kill()
 
-    def run(self, requests: Sequence[Request]) -> list[Response]:
-        results: list[Response] = []
-        consecutive_faults = 0
-        while len(results) < len(requests):
-            if consecutive_faults >= self.max_consecutive_faults:
-                reason = f"not run: {consecutive_faults} consecutive faults, implementation unusable"
-                results.extend(Response.faulted(reason) for _ in requests[len(results) :])
-                break
-            done = self._run_until_fault(requests[len(results) :], results)
-            consecutive_faults = 0 if done else consecutive_faults + 1
-        return results
-
     def _run_until_fault(self, requests: Sequence[Request], results: list[Response]) -> bool:
-        """Append responses to ``results`` until the batch ends (True) or one faults (False)."""
         proc = self._process()
         ids = list(range(self._next_id, self._next_id + len(requests)))
         self._next_id += len(requests)

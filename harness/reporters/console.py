@@ -13,7 +13,6 @@ _SHOWN_FAILURES = 15
 
 def print_summary(result: RunResult, out: TextIO) -> None:
     h = result.hello
-    counts = result.counts
     out.write(f"\n{result.implementation}: {h.name} {h.version}, suites {','.join(map(str, h.suites))}\n")
     table = requirement_table(result)
     out.write(f"  {'requirement':<10} {'level':<6} {'pass':>5} {'fail':>5} {'n-s':>5} {'unsup':>5} {'err':>5}  title\n")

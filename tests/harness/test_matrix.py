@@ -3,7 +3,6 @@
 import json
 import sys
 
-import pytest
 
 from harness.cli import main
 from harness.matrix import corpus, run_matrix, tamperings

@@ -15,7 +15,7 @@ from .context import Context, Decrypted
 from .errors import InvalidArgumentError, UnknownKidError
 from .header import check_u64, parse_header
 from .kdf import hkdf_expand, hkdf_extract
-from .suites import CipherSuite, get_suite
+from .suites import CipherSuite
 
 RATCHET_LABEL = b"SFrame 1.0 Ratchet"
 
