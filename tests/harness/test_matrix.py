@@ -3,7 +3,6 @@
 import json
 import sys
 
-
 from harness.cli import main
 from harness.matrix import corpus, run_matrix, tamperings
 from harness.registry import open_adapter
