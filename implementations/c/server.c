@@ -594,6 +594,17 @@ static int op_context_remove_key(const json_object *o, jbuf *r, req_err *e)
     return ctx_result(sf_ctx_remove_key(g_handles[idx].ctx, kid), e);
 }
 
+/* The fields of a stateful encryption's answer: the frame and the KID and CTR it used. */
+static void put_sealed(jbuf *r, const uint8_t *out, size_t out_len, uint64_t kid, uint64_t ctr)
+{
+    jb_lit(r, ",\"ciphertext\":");
+    jb_hex(r, out, out_len);
+    jb_lit(r, ",\"kid\":");
+    jb_u64_str(r, kid);
+    jb_lit(r, ",\"ctr\":");
+    jb_u64_str(r, ctr);
+}
+
 static int op_context_encrypt(const json_object *o, jbuf *r, req_err *e)
 {
     bytes md = {0}, pt = {0};
@@ -612,14 +623,8 @@ static int op_context_encrypt(const json_object *o, jbuf *r, req_err *e)
                                    md.n, pt.p, pt.n, &out, &out_len,
                                    &kid_used, &ctr),
                     e);
-    if (ok) {
-        jb_lit(r, ",\"ciphertext\":");
-        jb_hex(r, out, out_len);
-        jb_lit(r, ",\"kid\":");
-        jb_u64_str(r, kid_used);
-        jb_lit(r, ",\"ctr\":");
-        jb_u64_str(r, ctr);
-    }
+    if (ok)
+        put_sealed(r, out, out_len, kid_used, ctr);
 done:
     free(out);
     bytes_free(&md);
@@ -823,14 +828,8 @@ static int op_mls_encrypt(const json_object *o, jbuf *r, req_err *e)
                                    md.p, md.n, pt.p, pt.n, &out, &out_len,
                                    &kid, &ctr),
                     e);
-    if (ok) {
-        jb_lit(r, ",\"ciphertext\":");
-        jb_hex(r, out, out_len);
-        jb_lit(r, ",\"kid\":");
-        jb_u64_str(r, kid);
-        jb_lit(r, ",\"ctr\":");
-        jb_u64_str(r, ctr);
-    }
+    if (ok)
+        put_sealed(r, out, out_len, kid, ctr);
 done:
     free(out);
     bytes_free(&md);
