@@ -150,8 +150,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("run", "list", "serve", "bench", "vectors", "matrix", "merge", "replay", "difffuzz", "properties", "fuzz", "corpus")
-COMMANDS = (*COMMANDS, "media")  # harness/sfu/cli.py
 
 
 def _report_dir(out: Path) -> Path:
@@ -382,9 +380,6 @@ def _cmd_vectors(args: argparse.Namespace) -> int:
     return EXIT_FAIL if stale else EXIT_OK
 
 
-HANDLERS = {"run": _cmd_run, "list": _cmd_list, "serve": _cmd_serve, "bench": _cmd_bench, "vectors": _cmd_vectors,
-            "matrix": _cmd_matrix, "merge": _cmd_merge}
-
 def _cmd_replay(args: argparse.Namespace) -> int:
     from .grading import Grade
     from .repro import ReproError, load_repro, run_case
@@ -456,14 +451,15 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
 
 
-HANDLERS.update({"replay": _cmd_replay, "difffuzz": _cmd_difffuzz, "properties": _cmd_properties,
-                 "fuzz": _cmd_fuzz, "corpus": _cmd_corpus})
-HANDLERS["media"] = media_command
+# One entry per subcommand of build_parser(); an argv not starting with one of these is `run`.
+HANDLERS = {"run": _cmd_run, "list": _cmd_list, "serve": _cmd_serve, "bench": _cmd_bench, "vectors": _cmd_vectors,
+            "matrix": _cmd_matrix, "merge": _cmd_merge, "replay": _cmd_replay, "difffuzz": _cmd_difffuzz,
+            "properties": _cmd_properties, "fuzz": _cmd_fuzz, "corpus": _cmd_corpus, "media": media_command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
+    if argv and argv[0] not in HANDLERS and argv[0] not in ("-h", "--help", "--version"):
         argv.insert(0, "run")
     try:
         args = build_parser().parse_args(argv)
