@@ -36,6 +36,14 @@ def test_departures_are_reported_per_requirement(medooze):
     assert medooze.failed
 
 
+def test_key_management_departures_are_reported_on_the_draft_profile(medooze):
+    # gen/keys/*-s1/ (suite 1, no metadata, replay window 128) reaches its contexts, so the README's departures
+    # show up per requirement: one KID may hold a send and a receive key (KEY-02).
+    draft = [o for o in medooze.outcomes if "-s1/" in o.case.id]
+    assert draft and not [o.case.id for o in draft if o.grade is Grade.UNSUPPORTED]
+    assert requirement_table(medooze)["KEY-02"]["fail"] >= 3
+
+
 def test_never_decrypts_a_negative_vector(medooze):
     negatives = [o for o in medooze.outcomes if o.case.result is Expected.INVALID and o.case.id.startswith("gen/decrypt/")]
     assert negatives and not [o.case.id for o in negatives if o.grade is Grade.FAIL]
