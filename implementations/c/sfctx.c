@@ -674,6 +674,25 @@ static sf_err ratchet_check(uint64_t generation, uint64_t r)
     return SF_OK;
 }
 
+/* A ratchet sender or receiver with its generation, R and first step set. */
+static sf_err ratchet_ctx_new(const sf_suite *s, ctx_kind kind, uint64_t generation,
+                              uint64_t ratchet_bits, uint64_t step, sf_ctx **out)
+{
+    sf_err rc;
+
+    if (s == NULL)
+        return SF_ERR_UNSUPPORTED;
+    rc = ratchet_check(generation, ratchet_bits);
+    if (rc == SF_OK)
+        rc = ctx_alloc(s, kind, out);
+    if (rc != SF_OK)
+        return rc;
+    (*out)->gen = generation;
+    (*out)->r = (unsigned)ratchet_bits;
+    (*out)->step = step;
+    return SF_OK;
+}
+
 sf_err sf_ratchet_sender_new(const sf_suite *s, const uint8_t *base_key,
                              size_t base_len, uint64_t generation,
                              uint64_t ratchet_bits, sf_ctx **out,
@@ -683,16 +702,9 @@ sf_err sf_ratchet_sender_new(const sf_suite *s, const uint8_t *base_key,
     sf_err rc;
 
     *out = NULL;
-    if (s == NULL)
-        return SF_ERR_UNSUPPORTED;
-    rc = ratchet_check(generation, ratchet_bits);
-    if (rc == SF_OK)
-        rc = ctx_alloc(s, CTX_RATCHET_SEND, &c);
+    rc = ratchet_ctx_new(s, CTX_RATCHET_SEND, generation, ratchet_bits, 0, &c);
     if (rc != SF_OK)
         return rc;
-    c->gen = generation;
-    c->r = (unsigned)ratchet_bits;
-    c->step = 0;
     c->send.kid = generation << c->r;
     c->send.usage = USE_SEND;
     rc = dup_secret(base_key, base_len, &c->base);
@@ -757,16 +769,9 @@ sf_err sf_ratchet_receiver_new(const sf_suite *s, const uint8_t *base_key,
     sf_err rc;
 
     *out = NULL;
-    if (s == NULL)
-        return SF_ERR_UNSUPPORTED;
-    rc = ratchet_check(generation, ratchet_bits);
-    if (rc == SF_OK)
-        rc = ctx_alloc(s, CTX_RATCHET_RECV, &c);
+    rc = ratchet_ctx_new(s, CTX_RATCHET_RECV, generation, ratchet_bits, step, &c);
     if (rc != SF_OK)
         return rc;
-    c->gen = generation;
-    c->r = (unsigned)ratchet_bits;
-    c->step = step;
     w = (uint64_t)1 << (c->r - 1); /* W = 2^(R-1) */
     c->kept_max = w < SF_RATCHET_MAX_KEPT ? (size_t)w : SF_RATCHET_MAX_KEPT;
     c->kept = malloc(sizeof(*c->kept));

@@ -244,17 +244,14 @@ static size_t build_info(uint8_t *info, const char *label, uint64_t kid,
     return l + 10;
 }
 
-sf_err sf_derive(const sf_suite *s, const uint8_t *base_key, size_t base_len,
-                 uint64_t kid, uint8_t *key, uint8_t *salt)
+/* HKDF-Extract(salt = "", base_key) with the suite's hash. An empty salt is
+ * HashLen zero bytes, which HMAC pads to the same key (RFC 5869 section 2.2).
+ * Shared by the KDF (section 4.4.2) and the ratchet (section 5.1). */
+static sf_err extract_empty_salt(const sf_suite *s, const uint8_t *base_key,
+                                 size_t base_len, uint8_t *prk)
 {
-    /* HKDF-Extract with an empty salt: HMAC with HashLen zero bytes as key,
-     * which equals HMAC with an empty key (RFC 5869 section 2.2). */
     static const uint8_t zeros[SF_MAX_HASH_LEN] = {0};
-    uint8_t prk[SF_MAX_HASH_LEN];
-    uint8_t info[SF_LABEL_MAX];
-    size_t info_len;
     sf_part part;
-    sf_err rc;
 
     if (s == NULL)
         return SF_ERR_UNSUPPORTED;
@@ -262,7 +259,18 @@ sf_err sf_derive(const sf_suite *s, const uint8_t *base_key, size_t base_len,
         return SF_ERR_INVALID;
     part.p = base_key;
     part.n = base_len;
-    rc = hmac_parts(s->hash, s->nh, zeros, s->nh, &part, 1, prk);
+    return hmac_parts(s->hash, s->nh, zeros, s->nh, &part, 1, prk);
+}
+
+sf_err sf_derive(const sf_suite *s, const uint8_t *base_key, size_t base_len,
+                 uint64_t kid, uint8_t *key, uint8_t *salt)
+{
+    uint8_t prk[SF_MAX_HASH_LEN];
+    uint8_t info[SF_LABEL_MAX];
+    size_t info_len;
+    sf_err rc;
+
+    rc = extract_empty_salt(s, base_key, base_len, prk);
     if (rc != SF_OK)
         goto done;
 
@@ -282,18 +290,10 @@ done:
 sf_err sf_ratchet(const sf_suite *s, const uint8_t *base_key, size_t base_len,
                   uint8_t *out)
 {
-    static const uint8_t zeros[SF_MAX_HASH_LEN] = {0};
     uint8_t prk[SF_MAX_HASH_LEN];
-    sf_part part;
     sf_err rc;
 
-    if (s == NULL)
-        return SF_ERR_UNSUPPORTED;
-    if (base_key == NULL && base_len != 0)
-        return SF_ERR_INVALID;
-    part.p = base_key;
-    part.n = base_len;
-    rc = hmac_parts(s->hash, s->nh, zeros, s->nh, &part, 1, prk);
+    rc = extract_empty_salt(s, base_key, base_len, prk);
     if (rc == SF_OK)
         rc = hkdf_expand(s, prk, (const uint8_t *)SF_LABEL_RATCHET,
                          strlen(SF_LABEL_RATCHET), out, s->nh);
