@@ -28,7 +28,7 @@ $(MEDOOZE_LIB): implementations/medooze/package.json implementations/medooze/pac
 	npm ci --prefix implementations/medooze --no-audit --no-fund --loglevel=error
 	touch $@
 
-# A real MLS group (ts-mls) for tests/harness/test_mls_group.py.
+# A real MLS group (ts-mls) for tests/harness/catalogue/test_mls_group.py.
 $(MLS_GROUP_LIB): implementations/mls-group/package.json implementations/mls-group/package-lock.json
 	npm ci --prefix implementations/mls-group --no-audit --no-fund --loglevel=error
 	touch $@

@@ -13,7 +13,7 @@ for target in fuzz/fuzz_*.py; do
   python3 - "$short" "$seeds" <<'PY'
 import sys
 from pathlib import Path
-from harness.libfuzzer import write_seeds
+from harness.fuzz.libfuzzer import write_seeds
 write_seeds(sys.argv[1], Path(sys.argv[2]))
 PY
   (cd "$seeds" && zip -q -r "$OUT/${name}_seed_corpus.zip" .)

@@ -167,9 +167,9 @@ def seeds() -> Iterator[bytes]:
 
 
 def to_case(data: bytes):  # -> harness.cases.Case over the protocol's context ops
-    from harness.adapters.base import Request
-    from harness.cases import Case, Expected, Ref, Step
-    from harness.requirements import Level
+    from harness.model.cases import Case, Expected, Ref, Step
+    from harness.model.requirements import Level
+    from harness.model.wire import Request
 
     suite, ops = parse(data)
     model = Model()
@@ -215,7 +215,7 @@ def to_case(data: bytes):  # -> harness.cases.Case over the protocol's context o
 
 
 def main() -> None:
-    from harness.libfuzzer import run_target
+    from harness.fuzz.libfuzzer import run_target
 
     run_target(TestOneInput)
 

@@ -91,9 +91,9 @@ def seeds() -> Iterator[bytes]:
 
 
 def to_case(data: bytes):  # -> harness.cases.Case
-    from harness.adapters.base import Request
-    from harness.cases import Case, Expected, Step
-    from harness.requirements import Level
+    from harness.model.cases import Case, Expected, Step
+    from harness.model.requirements import Level
+    from harness.model.wire import Request
 
     suite, metadata, ciphertext = split(data)
     try:
@@ -118,7 +118,7 @@ def to_case(data: bytes):  # -> harness.cases.Case
 
 
 def main() -> None:
-    from harness.libfuzzer import run_target
+    from harness.fuzz.libfuzzer import run_target
 
     run_target(TestOneInput)
 

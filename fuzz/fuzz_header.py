@@ -76,9 +76,9 @@ def seeds() -> Iterator[bytes]:
 
 
 def to_case(data: bytes):  # -> harness.cases.Case; imported lazily so the target needs only sframe_py
-    from harness.adapters.base import Request
-    from harness.cases import Case, Expected, Step
-    from harness.requirements import Level
+    from harness.model.cases import Case, Expected, Step
+    from harness.model.requirements import Level
+    from harness.model.wire import Request
 
     expected = model(data)
     steps = []
@@ -101,7 +101,7 @@ def to_case(data: bytes):  # -> harness.cases.Case; imported lazily so the targe
 
 
 def main() -> None:
-    from harness.libfuzzer import run_target
+    from harness.fuzz.libfuzzer import run_target
 
     run_target(TestOneInput)
 

@@ -33,11 +33,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..protocol import encode_line
-from .base import Adapter, AdapterError, Hello, Request, Response, RestartingAdapter, response_from_line
+from ..locations import IMPLEMENTATIONS
+from ..model.protocol import encode_line
+from ..model.wire import Hello, Request, Response, response_from_line
+from .base import Adapter, AdapterError, RestartingAdapter
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-IMPLEMENTATIONS = ROOT / "implementations"
 WWW = IMPLEMENTATIONS / "browser" / "www"
 
 DEFAULT_CHROMIUM = Path("/usr/bin/chromium")

@@ -9,11 +9,21 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import sframe_py
-from sframe_py import (Context, FrameKey, InvalidArgumentError, MlsContext, RatchetReceiver, RatchetSender,
-                       SFrameError, get_suite, parse_header)
+from sframe_py import (
+    Context,
+    FrameKey,
+    InvalidArgumentError,
+    MlsContext,
+    RatchetReceiver,
+    RatchetSender,
+    SFrameError,
+    get_suite,
+    parse_header,
+)
 
-from ..protocol import OPTIONAL_OPS, PROTOCOL_VERSION, STATEFUL_CAPABILITIES
-from .base import Adapter, Hello, Request, Response
+from ..model.protocol import OPTIONAL_OPS, PROTOCOL_VERSION, STATEFUL_CAPABILITIES
+from ..model.wire import Hello, Request, Response
+from .base import Adapter
 
 Fields = dict[str, Any]
 State = Context | RatchetSender | RatchetReceiver | MlsContext

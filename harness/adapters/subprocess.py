@@ -19,8 +19,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..protocol import encode_line
-from .base import AdapterError, Hello, Request, Response, RestartingAdapter, response_from_line
+from ..model.protocol import encode_line
+from ..model.wire import Hello, Request, Response, response_from_line
+from .base import AdapterError, RestartingAdapter
 
 _EOF = object()
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ..grading import Grade
-from ..runner import RunResult
-from .json_report import requirement_table
+from ..engine.results import requirement_table
+from ..engine.runner import RunResult
+from ..model.grading import Grade
 
 _SHOWN_FAILURES = 15
 

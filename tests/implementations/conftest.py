@@ -3,10 +3,10 @@ from __future__ import annotations
 import pytest
 
 from harness.adapters.inprocess import PythonAdapter
+from harness.adapters.registry import open_adapter
 from harness.catalogue import all_cases
-from harness.grading import Grade
-from harness.registry import open_adapter
-from harness.runner import RunResult, run
+from harness.engine.runner import RunResult, run
+from harness.model.grading import Grade
 
 
 @pytest.fixture(scope="session")

@@ -15,18 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.adapters.base import Request
-from harness.adapters.browser import (
-    INSTALL_HINT,
-    BrowserSession,
-    StaticServer,
-    UnavailableAdapter,
-    unavailable_reason,
-)
+from harness.adapters.browser import INSTALL_HINT, BrowserSession, StaticServer, UnavailableAdapter, unavailable_reason
+from harness.adapters.registry import REGISTRY, open_adapter
 from harness.catalogue import all_cases
-from harness.grading import Grade
-from harness.registry import REGISTRY, open_adapter
-from harness.runner import run
+from harness.engine.runner import run
+from harness.model.grading import Grade
+from harness.model.wire import Request
 from tests.conftest import ROOT
 from tests.implementations.conftest import assert_same_as_python, run_full
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.registry import C_SERVER
+from harness.adapters.registry import C_SERVER
 from tests.implementations.conftest import assert_same_as_python, run_full
 
 pytestmark = pytest.mark.native

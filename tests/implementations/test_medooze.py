@@ -2,11 +2,11 @@
 
 import pytest
 
-from harness.adapters.base import Request
-from harness.cases import Expected
-from harness.grading import Grade
-from harness.registry import open_adapter
-from harness.reporters.json_report import requirement_table
+from harness.adapters.registry import open_adapter
+from harness.engine.results import requirement_table
+from harness.model.cases import Expected
+from harness.model.grading import Grade
+from harness.model.wire import Request
 from tests.implementations.conftest import run_full
 
 pytestmark = pytest.mark.node

@@ -20,12 +20,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 import sframe_py
-from harness.adapters.base import Request
-from harness.cases import Expected
-from harness.grading import Grade
-from harness.registry import IMPLEMENTATIONS, REGISTRY, open_adapter
-from harness.reporters.json_report import requirement_table
-from harness.runner import RunResult
+from harness.adapters.registry import IMPLEMENTATIONS, REGISTRY, open_adapter
+from harness.engine.results import requirement_table
+from harness.engine.runner import RunResult
+from harness.model.cases import Expected
+from harness.model.grading import Grade
+from harness.model.wire import Request
 from tests.implementations.conftest import run_full
 
 RUST_DIR = IMPLEMENTATIONS / "rust-sframe"

@@ -8,8 +8,15 @@ from hypothesis import strategies as st
 
 import sframe_py
 from sframe_py import (
-    SUITES, AuthenticationError, InvalidArgumentError, MalformedError, UnknownKidError, UnsupportedSuiteError,
-    derive_key_salt, get_suite, make_aead,
+    SUITES,
+    AuthenticationError,
+    InvalidArgumentError,
+    MalformedError,
+    UnknownKidError,
+    UnsupportedSuiteError,
+    derive_key_salt,
+    get_suite,
+    make_aead,
 )
 from tests.conftest import RFC_VECTORS
 

@@ -1,7 +1,7 @@
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import pytest
 from sframe_py import U64_MAX, InvalidArgumentError, MalformedError, encode_header, parse_header
 
 u64 = st.integers(min_value=0, max_value=U64_MAX)

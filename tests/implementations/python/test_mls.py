@@ -1,7 +1,15 @@
 import pytest
 
-from sframe_py import (AuthenticationError, InvalidArgumentError, KeyUsageError, MlsContext, MlsKidLayout,
-                       UnknownKidError, encode_header, parse_header)
+from sframe_py import (
+    AuthenticationError,
+    InvalidArgumentError,
+    KeyUsageError,
+    MlsContext,
+    MlsKidLayout,
+    UnknownKidError,
+    encode_header,
+    parse_header,
+)
 
 # MLS suite 1, epoch 0 of the RFC 9420 key-schedule vectors, exported for SFrame suite 4 (requirements list §4).
 BASE_KEY = bytes.fromhex("ac05c9e087590fc123efe6533126f808")

@@ -1,8 +1,19 @@
 import pytest
 
-from sframe_py import (AuthenticationError, InvalidArgumentError, KeyUsageError, KidLayout, RatchetReceiver,
-                       RatchetSender, UnknownKidError, encrypt, get_suite, parse_header, ratchet_forward,
-                       ratchet_step)
+from sframe_py import (
+    AuthenticationError,
+    InvalidArgumentError,
+    KeyUsageError,
+    KidLayout,
+    RatchetReceiver,
+    RatchetSender,
+    UnknownKidError,
+    encrypt,
+    get_suite,
+    parse_header,
+    ratchet_forward,
+    ratchet_step,
+)
 
 KEY = bytes(range(16))
 
