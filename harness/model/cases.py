@@ -38,6 +38,7 @@ class Step:
     output: dict[str, Any] = field(default_factory=dict)  # fields a successful response must carry
     errors: tuple[str, ...] = ()  # error classes that grade "pass" when the step must fail
     may_fail: bool = False  # an "acceptable" step: rejection is conformant too
+    reason: str = ""  # why RFC 9605 allows what this step lets pass (a refusal, another error class), for the report
 
 
 @dataclass(frozen=True)

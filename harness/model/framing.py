@@ -40,7 +40,10 @@ def _field(name: str, value: Any) -> bytes:
     key = name.encode("ascii")
     if not 1 <= len(key) <= 255:
         raise ValueError(f"field name {name!r} must be 1 to 255 ASCII bytes")
-    head = lambda kind: bytes((kind, len(key))) + key  # noqa: E731 - local shorthand
+
+    def head(kind: int) -> bytes:
+        return bytes((kind, len(key))) + key
+
     if isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
         return head(BYTES) + _U32.pack(len(data)) + data
@@ -71,7 +74,7 @@ def encode(message: dict[str, Any]) -> bytes:
 
 def frame_length(prefix: bytes) -> int:
     """The payload length a 4-byte prefix announces; ProtocolError when out of bounds."""
-    (length,) = _U32.unpack(prefix)
+    length: int = _U32.unpack(prefix)[0]
     if not 1 <= length <= MAX_MESSAGE:
         raise ProtocolError(f"binary frame length {length} outside 1..{MAX_MESSAGE}")
     return length
