@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import gc
 import math
 import os
 import re
@@ -27,14 +28,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ..locations import IMPLEMENTATIONS
-from ..model.protocol import encode_line
+from ..model.protocol import ProtocolError, encode_line
+from ..model.text import clip, one_line
 from ..model.wire import Hello, Request, Response, response_from_line
 from .base import Adapter, AdapterError, RestartingAdapter
 
@@ -55,6 +57,8 @@ CHROMIUM_FLAGS = (
     "--use-fake-ui-for-media-stream",
     "--allow-loopback-in-peer-connection",  # without it ICE gathers no candidate on 127.0.0.1
 )
+# Set in the environment of the browser this session starts, so that close() finds every process of it.
+SESSION_ENV = "SFRAME_BROWSER_SESSION"
 NATIVE_SFRAME_APIS = ("SFrameTransform", "RTCSFrameSenderTransform", "RTCSFrameReceiverTransform")
 
 T = TypeVar("T")
@@ -175,21 +179,38 @@ class Probe:
                 "launch_seconds": round(self.launch_seconds, 3)}
 
 
-def _kill_processes_using(user_data_dir: str) -> None:
-    """SIGKILL any process still running with our private --user-data-dir.
+def _kill_processes_of(root: str) -> None:
+    """SIGKILL any process still running that this session started: Chromium and its
+    children carry ``SESSION_ENV=root`` in their environment (and the browser also
+    ``--user-data-dir`` under root on its command line).
 
     Playwright closes the browser itself; this only catches leftovers after a
-    failed close. The directory is a fresh temp dir, so only processes this
-    session started match."""
-    marker = f"--user-data-dir={user_data_dir}".encode()
+    failed or interrupted close. ``root`` is a fresh temp dir, so only processes
+    this session started match."""
+    markers = (f"--user-data-dir={root}/".encode(), f"{SESSION_ENV}={root}\0".encode())
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if marker in (entry / "cmdline").read_bytes():
+            if markers[0] in (entry / "cmdline").read_bytes() or markers[1] in (entry / "environ").read_bytes():
                 os.kill(int(entry.name), signal.SIGKILL)
         except (OSError, ValueError):
             continue
+
+
+# Chromium makes its singleton socket in TMPDIR/.org.chromium.Chromium.XXXXXX/: a Unix socket path
+# has at most 107 bytes, so a deep TMPDIR (a test's tmp_path) would stop it from starting.
+_MAX_TMP = 56
+
+
+def _short_tmp(root: str) -> str:
+    """A directory for the browser's TMPDIR: inside ``root`` when that path is short, else a fresh
+    one under /tmp; close() removes either."""
+    inside = os.path.join(root, "tmp")
+    if len(inside) <= _MAX_TMP:
+        os.mkdir(inside)
+        return inside
+    return tempfile.mkdtemp(prefix="sframe-browser-tmp-", dir="/tmp")
 
 
 def _exit_on_sigterm() -> None:
@@ -221,10 +242,17 @@ class BrowserSession:
         self.console: deque[str] = deque(maxlen=console_lines)
         self._closed = False
         self._loop = asyncio.new_event_loop()
+        # Errors nobody awaits (the driver's connection after Ctrl-C) go to the console log, not to stderr.
+        self._loop.set_exception_handler(lambda loop, context: self.console.append(f"loop: {context.get('message')}"))
         self._thread = threading.Thread(target=self._loop.run_forever, name="sframe-browser", daemon=True)
         self._thread.start()
         self.server = StaticServer()
-        self.user_data_dir = tempfile.mkdtemp(prefix="sframe-chromium-")
+        # One directory holds everything the browser writes (profile, and its TMPDIR, where Chromium
+        # and Playwright's driver put their temporary directories, unless its path is too long for
+        # Chromium's socket: see _short_tmp), so close() removes it in one go.
+        self.root = tempfile.mkdtemp(prefix="sframe-browser-")
+        self.user_data_dir = os.path.join(self.root, "profile")
+        self.tmp = _short_tmp(self.root)
         self._playwright: Any = None
         self.context: Any = None
         self.page: Any = None
@@ -262,13 +290,26 @@ class BrowserSession:
         from playwright.async_api import async_playwright
 
         started = time.perf_counter()
-        self._playwright = await async_playwright().start()
+        # Playwright's driver copies os.environ when it starts and keeps its artifacts in its
+        # TMPDIR: point that at this session's directory for the moment it starts, so that a
+        # driver killed by Ctrl-C leaves nothing behind that close() does not remove.
+        # (tempfile's own directory is already fixed: mkdtemp above has cached it.)
+        saved = os.environ.get("TMPDIR")
+        os.environ["TMPDIR"] = self.tmp
+        try:
+            self._playwright = await async_playwright().start()
+        finally:
+            if saved is None:
+                del os.environ["TMPDIR"]
+            else:
+                os.environ["TMPDIR"] = saved
         self.context = await self._playwright.chromium.launch_persistent_context(
             self.user_data_dir,
             executable_path=str(self.executable),
             headless=True,
             ignore_default_args=["--headless"],
             args=list(CHROMIUM_FLAGS),
+            env={**os.environ, "TMPDIR": self.tmp, SESSION_ENV: self.root},
         )
         self.page = self.context.pages[0] if self.context.pages else await self.context.new_page()
         self.page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
@@ -294,22 +335,27 @@ class BrowserSession:
         finally:
             if self._playwright is not None:
                 await self._playwright.stop()
+            else:
+                # A launch interrupted half-way: let its cancellation finish and its pipes be
+                # collected while this loop still runs, not at interpreter exit after it closed.
+                await asyncio.sleep(0.05)
+                gc.collect()
 
     def close(self) -> None:
         if self._closed:
             return
         try:
-            if self._playwright is not None:
-                self.run(self._shutdown(), 15)
-        except BaseException:
-            pass  # the leftovers sweep below still ends the browser
+            self.run(self._shutdown(), 15)
+        except Exception:  # noqa: BLE001 - the leftovers sweep below still ends the browser
+            pass  # (Ctrl-C is not caught: it runs the sweep, then goes on to stop the run)
         finally:
             self._closed = True
             atexit.unregister(self.close)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
-            _kill_processes_using(self.user_data_dir)
-            shutil.rmtree(self.user_data_dir, ignore_errors=True)
+            _kill_processes_of(self.root)
+            shutil.rmtree(self.root, ignore_errors=True)
+            shutil.rmtree(self.tmp, ignore_errors=True)
             self.server.close()
 
 
@@ -320,56 +366,55 @@ class BrowserSession:
 
 @dataclass(frozen=True)
 class BrowserShim:
-    """A Node stdio shim the page runs in a worker."""
+    """A Node stdio shim the page runs in a worker (the registry lists them: ``Implementation.browser``)."""
 
     name: str
     url_path: str  # served by StaticServer
-    requires: tuple[Path, ...] = field(default=())
-
-
-BROWSER_SHIMS: dict[str, BrowserShim] = {
-    shim.name: shim
-    for shim in (
-        BrowserShim("browser-js", "/js/server.mjs", (IMPLEMENTATIONS / "js" / "server.mjs",)),
-        BrowserShim("browser-medooze", "/medooze/shim.mjs",
-                    (IMPLEMENTATIONS / "medooze" / "shim.mjs", IMPLEMENTATIONS / "medooze" / "node_modules" / "sframe")),
-    )
-}
 
 
 class BrowserAdapter(RestartingAdapter):
-    """Direct mode: one shim in a worker of its own browser session."""
+    """Direct mode: one shim in a worker of its own browser session. After a fault the
+    worker is restarted, or the whole browser when the page itself stopped answering."""
 
     def __init__(self, shim: BrowserShim, timeout: float = 5.0, window: int = 64,
-                 max_consecutive_faults: int = 3, launch_timeout: float = 60.0) -> None:
+                 launch_timeout: float = 60.0) -> None:
         self.name = shim.name
         self.shim = shim
         self.timeout = timeout
         self.window = window
-        self.max_consecutive_faults = max_consecutive_faults
         self.launch_timeout = launch_timeout
         self.restarts = 0
         self._next_id = 0
+        self._whole_browser = False  # what the last fault needs restarted
         self.session = BrowserSession(launch_timeout)
         self.probe = self.session.probe
         try:
-            self._start_worker()
-            hello = self.call(Request("hello"))
+            self.hello = self._start_worker()
         except BaseException:
             self.close()
             raise
+
+    def _start_worker(self) -> Hello:
+        """Start the shim's worker and check its hello; AdapterError says why it is unusable."""
+        try:
+            self.session.run(self.session.page.evaluate("([n, p]) => host.startShim(n, p)",
+                                                        [self.name, self.shim.url_path]), self.timeout + 5)
+        except AdapterError:
+            raise
+        except Exception as e:  # Playwright's errors, TimeoutError
+            raise AdapterError(f"{self.name}: cannot start the worker: {type(e).__name__}: {e}".splitlines()[0]) from None
+        results: list[Response] = []
+        self._run_until_fault([Request("hello")], results)
+        hello = results[0]
         if not hello.ok:
-            self.close()
-            raise AdapterError(f"{self.name} failed hello: {hello.message or hello.error}")
-        self.hello = Hello.from_fields(hello.fields)
+            raise AdapterError(f"{self.name} failed hello: {hello.fault or f'{hello.error}: {hello.message}'}")
+        try:
+            return Hello.from_fields(hello.fields)
+        except ProtocolError as e:
+            raise AdapterError(f"{self.name} gave a bad hello: {e}") from None
 
-    def _start_worker(self) -> None:
-        self.session.run(self.session.page.evaluate("([n, p]) => host.startShim(n, p)", [self.name, self.shim.url_path]),
-                         self.timeout + 5)
-
-    def _restart(self, whole_browser: bool) -> None:
-        self.restarts += 1
-        if whole_browser:
+    def _replace(self) -> None:
+        if self._whole_browser:
             self.session.close()
             self.session = BrowserSession(self.launch_timeout)
         self._start_worker()
@@ -380,37 +425,48 @@ class BrowserAdapter(RestartingAdapter):
     def _run_until_fault(self, requests: Sequence[Request], results: list[Response]) -> bool:
         ids = list(range(self._next_id, self._next_id + len(requests)))
         self._next_id += len(requests)
-        try:
-            lines = [encode_line({"id": i, "op": r.op, **r.fields}).decode().rstrip("\n") for i, r in zip(ids, requests)]
-        except (TypeError, ValueError) as e:
-            results.append(Response(False, error="invalid_argument", message=f"harness could not encode request: {e}"))
-            return True
+        lines: list[str | Response] = []
+        for request_id, r in zip(ids, requests):
+            try:
+                lines.append(encode_line({"id": request_id, "op": r.op, **r.fields}).decode().rstrip("\n"))
+            except (TypeError, ValueError) as e:
+                lines.append(Response(False, error="invalid_argument", message=f"harness could not encode request: {e}"))
+        sendable = [line for line in lines if isinstance(line, str)]
         # The page enforces the deadline and returns what was answered by then;
         # the outer deadline only catches a page that stopped answering at all.
-        deadline = self.timeout * max(1, math.ceil(len(lines) / self.window))
+        deadline = self.timeout * max(1, math.ceil(len(sendable) / self.window))
         started = time.perf_counter()
         try:
             reply = self.session.run(
-                self.session.page.evaluate("([n, l, t]) => host.runBatch(n, l, t)", [self.name, lines, deadline * 1000]),
+                self.session.page.evaluate("([n, l, t]) => host.runBatch(n, l, t)",
+                                           [self.name, sendable, deadline * 1000]),
                 deadline + 10,
             )
         except Exception as e:  # a crashed page, a Playwright error, the outer deadline
-            results.append(Response.faulted(f"browser stopped answering: {type(e).__name__}: {e}".splitlines()[0]))
-            self._restart(whole_browser=True)
+            results.append(Response.faulted(one_line(f"browser stopped answering: {type(e).__name__}: {clip(str(e), 500)}")))
+            self._whole_browser = True
             return False
-        answered: list[str] = reply["lines"]
+        if not isinstance(reply, dict):
+            reply = {}
+        answered: list[str] = reply["lines"] if isinstance(reply.get("lines"), list) else []
         each = (time.perf_counter() - started) / max(1, len(answered))
-        for index, request_id in enumerate(ids):
-            if index >= len(answered):
-                reason = "worker exited" if reply["exited"] else f"timeout: no response within {deadline:g}s"
-                tail = " | ".join(reply.get("stderr") or [])
-                results.append(Response.faulted(f"{reason}; stderr: {tail}" if tail else reason))
-                self._restart(whole_browser=False)
+        self._whole_browser = False
+        next_answer = 0
+        for request_id, line in zip(ids, lines):
+            if isinstance(line, Response):
+                results.append(line)
+                continue
+            if next_answer >= len(answered):
+                reason = "worker exited" if reply.get("exited") else f"timeout: no response within {deadline:g}s"
+                tail = clip(" | ".join(map(str, reply.get("stderr") or [])), 1024)
+                results.append(Response.faulted(one_line(f"{reason}; stderr: {tail}" if tail else reason)))
                 return False
-            response = response_from_line(answered[index].encode(), request_id, "the worker")
+            answer = answered[next_answer]
+            next_answer += 1
+            response = response_from_line(answer.encode("utf-8", "surrogatepass") if isinstance(answer, str) else b"",
+                                          request_id, "the worker")
             if response.fault is not None:
                 results.append(response)
-                self._restart(whole_browser=False)
                 return False
             results.append(Response(response.ok, response.fields, response.error, response.message, elapsed=each))
         return True
@@ -429,13 +485,13 @@ class UnavailableAdapter(Adapter):
         return [Response(False, error="unsupported", message=self.reason) for _ in requests]
 
 
-def open_browser(shim_name: str, timeout: float = 5.0, window: int = 64) -> Adapter:
+def open_browser(shim: BrowserShim, timeout: float = 5.0, window: int = 64) -> Adapter:
     """The registry's factory for browser-*: the adapter, or UnavailableAdapter with a one-line hint on stderr."""
     reason = unavailable_reason()
     if reason is not None:
-        print(f"harness: {shim_name}: {reason}; its cases are graded unsupported", file=sys.stderr)
-        return UnavailableAdapter(shim_name, reason)
-    adapter = BrowserAdapter(BROWSER_SHIMS[shim_name], timeout=timeout, window=window)
-    print(f"harness: {shim_name}: {adapter.probe.browser}, started in {adapter.probe.launch_seconds:.1f}s; "
+        print(f"harness: {shim.name}: {reason}; its cases are graded unsupported", file=sys.stderr)
+        return UnavailableAdapter(shim.name, reason)
+    adapter = BrowserAdapter(shim, timeout=timeout, window=window)
+    print(f"harness: {shim.name}: {adapter.probe.browser}, started in {adapter.probe.launch_seconds:.1f}s; "
           f"{adapter.probe.native_line}", file=sys.stderr)
     return adapter

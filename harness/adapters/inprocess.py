@@ -13,6 +13,7 @@ from sframe_py import (
     Context,
     FrameKey,
     InvalidArgumentError,
+    KeyContext,
     MlsContext,
     RatchetReceiver,
     RatchetSender,
@@ -23,11 +24,17 @@ from sframe_py import (
 
 from ..model.protocol import OPTIONAL_OPS, PROTOCOL_VERSION, STATEFUL_CAPABILITIES
 from ..model.wire import Hello, Request, Response
+from . import measure
 from .base import Adapter
+from .watchdog import Watchdog
 
 Fields = dict[str, Any]
 State = Context | RatchetSender | RatchetReceiver | MlsContext
 S = TypeVar("S", Context, RatchetSender, RatchetReceiver, MlsContext)
+
+
+# Ops that keep state across requests, and may loop over a client's numbers (ratchet steps).
+_STATEFUL_PREFIXES = ("context_", "ratchet_", "mls_")
 
 
 class _MissingField(Exception):
@@ -48,8 +55,12 @@ class PythonAdapter(Adapter):
 
     CACHE_SIZE = 512
 
-    def __init__(self, name: str = "python") -> None:
+    def __init__(self, name: str = "python", timeout: float | None = 5.0) -> None:
         self.name = name
+        # Stateful ops run under a watchdog (see handle); the stateless ones are bounded by their input.
+        self.timeout = timeout
+        self._watchdog: Watchdog[Request, Response] = Watchdog(self._handle, "sframe-python-stateful")
+        self.restarts = 0
         self._keys: OrderedDict[tuple[int, bytes, int], FrameKey] = OrderedDict()
         self._ops: dict[str, Callable[[Fields], Fields]] = {
             "hello": self._hello,
@@ -76,6 +87,10 @@ class PythonAdapter(Adapter):
             "mls_remove_epoch": self._mls_remove_epoch,
             "mls_encrypt": self._mls_encrypt,
             "mls_decrypt": self._mls_decrypt,
+            "bench": lambda f: measure.bench(*_need(f, "suite", "base_key", "kid", "metadata", "plaintext", "count",
+                                                    "mode")),
+            "timing": lambda f: measure.timing(*_need(f, "suite", "base_key", "kid", "metadata", "ciphertext_a",
+                                                      "ciphertext_b", "schedule")),
         }
         self._contexts: dict[str, State] = {}
         self._handles = itertools.count(1)
@@ -97,7 +112,7 @@ class PythonAdapter(Adapter):
             "version": sframe_py.__version__,
             "protocol": PROTOCOL_VERSION,
             "suites": sorted(sframe_py.SUITES),
-            "capabilities": list(OPTIONAL_OPS + STATEFUL_CAPABILITIES),
+            "capabilities": list(OPTIONAL_OPS + STATEFUL_CAPABILITIES + measure.CAPABILITIES),
         }
 
     def _encrypt(self, f: Fields) -> Fields:
@@ -137,13 +152,23 @@ class PythonAdapter(Adapter):
         self._contexts[handle] = state
         return {"ctx": handle}
 
-    def _state(self, f: Fields, *kinds: type[S]) -> S:
+    def _lookup(self, f: Fields) -> State:
         (handle,) = _need(f, "ctx")
         state = self._contexts.get(handle) if isinstance(handle, str) else None
         if state is None:
             raise InvalidArgumentError(f"no context {handle!r} (never created, or freed)")
-        if not isinstance(state, kinds):
-            raise InvalidArgumentError(f"context {handle!r} is a {type(state).__name__}, not for this op")
+        return state
+
+    def _state(self, f: Fields, kind: type[S]) -> S:
+        state = self._lookup(f)
+        if not isinstance(state, kind):
+            raise InvalidArgumentError(f"context {f['ctx']!r} is a {type(state).__name__}, not for this op")
+        return state
+
+    def _key_context(self, f: Fields) -> KeyContext:
+        state = self._lookup(f)
+        if isinstance(state, MlsContext):
+            raise InvalidArgumentError(f"context {f['ctx']!r} is an MlsContext: use the mls_* ops")
         return state
 
     def _context_new(self, f: Fields) -> Fields:
@@ -167,23 +192,18 @@ class PythonAdapter(Adapter):
         return {}
 
     def _context_encrypt(self, f: Fields) -> Fields:
-        ctx = self._state(f, Context, RatchetSender)
         metadata, plaintext = _need(f, "metadata", "plaintext")
-        if isinstance(ctx, RatchetSender):
-            ciphertext = ctx.encrypt(metadata, plaintext, f.get("kid"))
-        else:
-            (kid,) = _need(f, "kid")
-            ciphertext = ctx.encrypt(kid, metadata, plaintext)
+        ciphertext = self._key_context(f).encrypt(f.get("kid"), metadata, plaintext)
         return {"ciphertext": ciphertext, "ctr": parse_header(ciphertext).ctr}
 
     def _context_decrypt(self, f: Fields) -> Fields:
-        ctx = self._state(f, Context, RatchetSender, RatchetReceiver)
+        ctx = self._key_context(f)
         metadata, ciphertext = _need(f, "metadata", "ciphertext")
         frame = ctx.decrypt_frame(metadata, ciphertext)
         return {"plaintext": frame.plaintext, "kid": frame.header.kid, "ctr": frame.header.ctr}
 
     def _context_free(self, f: Fields) -> Fields:
-        self._state(f, Context, RatchetSender, RatchetReceiver, MlsContext)
+        self._lookup(f)
         del self._contexts[f["ctx"]]
         return {}
 
@@ -233,6 +253,20 @@ class PythonAdapter(Adapter):
                 "context_id": frame.context_id}
 
     def handle(self, request: Request) -> Response:
+        """The op's response. A stateful op that runs past ``timeout`` is abandoned and faulted
+        like a subprocess that hangs, and like a restarted subprocess the adapter then holds no
+        context (the abandoned op may have left one half-changed): ``restarts`` counts it."""
+        if self.timeout is None or not request.op.startswith(_STATEFUL_PREFIXES):
+            return self._handle(request)
+        response = self._watchdog.call(request, self.timeout)
+        if response is None:
+            self._contexts = {}
+            self.restarts += 1
+            return Response.faulted(f"timeout: no response within {self.timeout:g}s (in process; its contexts were "
+                                    "dropped)")
+        return response
+
+    def _handle(self, request: Request) -> Response:
         start = time.perf_counter()
         handler = self._ops.get(request.op)
         try:
@@ -244,6 +278,11 @@ class PythonAdapter(Adapter):
             return Response(False, error=e.code, message=str(e), elapsed=time.perf_counter() - start)
         except (_MissingField, TypeError, ValueError) as e:
             return Response(False, error="invalid_argument", message=str(e), elapsed=time.perf_counter() - start)
+        except Exception as e:  # noqa: BLE001 - a crash of the reference is graded, it does not end the run (or serve)
+            return Response.faulted(f"uncaught {type(e).__name__}: {e}")
 
     def run(self, requests: Sequence[Request]) -> list[Response]:
         return [self.handle(r) for r in requests]
+
+    def close(self) -> None:
+        self._watchdog.close()

@@ -2,6 +2,10 @@
 
 Official RFC vectors (``vectors/rfc9605``) and the project's generated vectors
 (``vectors/generated``) are data; this module only turns them into cases.
+What RFC 9605 lets pass is data too: a generated test's ``may_fail`` (the ops
+whose refusal is allowed; ``true`` on a scenario step) and ``reason`` become
+``Step.may_fail`` and ``Step.reason``, and its ``source`` (the builder that
+made it) becomes ``Case.generator``.
 """
 
 from __future__ import annotations
@@ -29,11 +33,12 @@ def _json(path: Path) -> Any:
 
 
 def _case(id: str, title: str, requirements: list[str], steps: list[Step], *, result: Expected = Expected.VALID,
-          flags: Iterable[str] = (), comment: str = "", source: str = "", level: str | None = None) -> Case:
+          flags: Iterable[str] = (), comment: str = "", source: str = "", level: str | None = None,
+          generator: str = "") -> Case:
     reqs = tuple(requirements)
     return Case(id=id, title=title, section=REQUIREMENTS[reqs[0]].section, requirements=reqs,
                 level=Level(level) if level else strongest_level(reqs), result=result, steps=tuple(steps),
-                flags=tuple(flags), comment=comment, source=source)
+                flags=tuple(flags), comment=comment, source=source, generator=generator)
 
 
 def _hex(fields: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -50,12 +55,14 @@ def official_cases() -> list[Case]:
             f"rfc9605/header/{i}", f"header KID {kid:#x} CTR {ctr:#x} is {v['encoded']}", ["TV-01", "HDR-03", "HDR-05"],
             [Step(Request("encode_header", {"kid": kid, "ctr": ctr}), output={"header": encoded}),
              Step(Request("decode_header", {"data": encoded}), output={"kid": kid, "ctr": ctr, "length": len(encoded)})],
-            source=src))
+            source=f"{src}#header[{i}]"))
     post = _json(RFC / "test-vectors-post-rfc.json")
     aes256 = _json(RFC / "test-vectors-aes256-post-rfc.json")
-    aead_sets = [(src, rfc["aes_ctr_hmac"]), ("vectors/rfc9605/test-vectors-post-rfc.json", post["aes_256_ctr_hmac"])]
-    for source, vectors in aead_sets:
-        for v in vectors:
+    aead_sets = [(f"{src}#aes_ctr_hmac", rfc["aes_ctr_hmac"]),
+                 ("vectors/rfc9605/test-vectors-post-rfc.json#aes_256_ctr_hmac", post["aes_256_ctr_hmac"])]
+    for where, vectors in aead_sets:
+        for j, v in enumerate(vectors):
+            source = f"{where}[{j}]"
             s = v["cipher_suite"]
             f = {"suite": s, **_hex(v, "key", "nonce", "aad")}
             pt, ct = bytes.fromhex(v["pt"]), bytes.fromhex(v["ct"])
@@ -64,10 +71,12 @@ def official_cases() -> list[Case]:
                 ["TV-02", "SUITE-02", "SUITE-03", "SUITE-04"],
                 [Step(Request("aead_encrypt", {**f, "plaintext": pt}), output={"ciphertext": ct}),
                  Step(Request("aead_decrypt", {**f, "ciphertext": ct}), output={"plaintext": pt})], source=source))
-    sframe_sets = [(src, rfc["sframe"]),
-                   ("vectors/rfc9605/test-vectors-aes256-post-rfc.json", aes256["sframe_aes_256_ctr_hmac"])]
-    for source, vectors in sframe_sets:
-        for v in vectors:
+    sframe_sets = [(f"{src}#sframe", rfc["sframe"]),
+                   ("vectors/rfc9605/test-vectors-aes256-post-rfc.json#sframe_aes_256_ctr_hmac",
+                    aes256["sframe_aes_256_ctr_hmac"])]
+    for where, vectors in sframe_sets:
+        for j, v in enumerate(vectors):
+            source = f"{where}[{j}]"
             s, kid, ctr = v["cipher_suite"], v["kid"], v["ctr"]
             key = {"suite": s, "base_key": bytes.fromhex(v["base_key"]), "kid": kid}
             md, pt, ct = (bytes.fromhex(v[n]) for n in ("metadata", "pt", "ct"))
@@ -89,14 +98,28 @@ def official_cases() -> list[Case]:
     return cases
 
 
+def _succeeds(t: dict[str, Any], request: Request, output: dict[str, Any]) -> Step:
+    """A step that must succeed with ``output``, unless the test lets its op fail ("may_fail": [ops], or an
+    "acceptable" result), for ``reason``."""
+    may_fail = t["result"] == "acceptable" or request.op in t.get("may_fail", ())
+    return Step(request, output=output, may_fail=may_fail, reason=t.get("reason", "") if may_fail else "")
+
+
+def _fails(t: dict[str, Any], request: Request) -> Step:
+    """A step that must fail with one of the test's ``errors``; ``reason`` says why several are correct."""
+    return Step(request, expect_ok=False, errors=tuple(t["errors"]), reason=t.get("reason", ""))
+
+
 def _roundtrip_steps(t: dict[str, Any], suite: int) -> list[Step]:
     f = from_wire({k: t[k] for k in ("base_key", "kid", "ctr", "metadata", "plaintext", "ciphertext")})
     key = {"suite": suite, "base_key": f["base_key"], "kid": f["kid"]}
+    # The decrypt step reads the pinned ciphertext, not the encrypt step's: a receiver is checked on the
+    # reference's frame even where a sender may refuse to make it (CTR 2^64-1).
     return [
-        Step(Request("encrypt", {**key, "ctr": f["ctr"], "metadata": f["metadata"], "plaintext": f["plaintext"]}),
-             output={"ciphertext": f["ciphertext"]}),
-        Step(Request("decrypt", {**key, "metadata": f["metadata"], "ciphertext": f["ciphertext"]}),
-             output={"plaintext": f["plaintext"]}),
+        _succeeds(t, Request("encrypt", {**key, "ctr": f["ctr"], "metadata": f["metadata"],
+                                         "plaintext": f["plaintext"]}), {"ciphertext": f["ciphertext"]}),
+        _succeeds(t, Request("decrypt", {**key, "metadata": f["metadata"], "ciphertext": f["ciphertext"]}),
+                  {"plaintext": f["plaintext"]}),
     ]
 
 
@@ -104,15 +127,15 @@ def _decrypt_steps(t: dict[str, Any], suite: int) -> list[Step]:
     f = from_wire({k: t[k] for k in ("base_key", "kid", "metadata", "ciphertext")})
     request = Request("decrypt", {"suite": t.get("decrypt_suite", suite), **f})
     if t["result"] == "valid":
-        return [Step(request, output={"plaintext": bytes.fromhex(t["plaintext"])})]
-    return [Step(request, expect_ok=False, errors=tuple(t["errors"]))]
+        return [_succeeds(t, request, {"plaintext": bytes.fromhex(t["plaintext"])})]
+    return [_fails(t, request)]
 
 
 def _encrypt_invalid_steps(t: dict[str, Any], suite: int | None) -> list[Step]:
     # kid and ctr stay decimal strings here: they are deliberately out of u64 range.
     fields = {"suite": t["suite"], "kid": int(t["kid"]), "ctr": int(t["ctr"]),
               **_hex(t, "base_key", "metadata", "plaintext")}
-    return [Step(Request("encrypt", fields), expect_ok=False, errors=tuple(t["errors"]))]
+    return [_fails(t, Request("encrypt", fields))]
 
 
 def _codec_steps(t: dict[str, Any], suite: int | None) -> list[Step]:
@@ -125,21 +148,22 @@ def _codec_steps(t: dict[str, Any], suite: int | None) -> list[Step]:
 def _decode_steps(t: dict[str, Any], suite: int | None) -> list[Step]:
     request = Request("decode_header", {"data": bytes.fromhex(t["data"])})
     if t["result"] == "invalid":
-        return [Step(request, expect_ok=False, errors=tuple(t["errors"]))]
-    output = from_wire({"kid": t["kid"], "ctr": t["ctr"]}) | {"length": t["length"]}
-    return [Step(request, output=output, may_fail=t["result"] == "acceptable")]
+        return [_fails(t, request)]
+    return [_succeeds(t, request, from_wire({"kid": t["kid"], "ctr": t["ctr"]}) | {"length": t["length"]})]
 
 
 def _scenario_steps(t: dict[str, Any], suite: int | None) -> list[Step]:
-    """A stateful scenario: {"$ref": [step, field]} request values become Refs."""
+    """A stateful scenario: {"$ref": [step, field]} request values become Refs; a step's own "may_fail"
+    (true) and "reason" are as a flat test's."""
     steps = []
     for s in t["steps"]:
         refs = {k: Ref(*v["$ref"]) for k, v in s["request"].items() if isinstance(v, dict) and "$ref" in v}
         request = Request(s["op"], from_wire({k: v for k, v in s["request"].items() if k not in refs}) | refs)
         if "errors" in s:
-            steps.append(Step(request, expect_ok=False, errors=tuple(s["errors"])))
+            steps.append(Step(request, expect_ok=False, errors=tuple(s["errors"]), reason=s.get("reason", "")))
         else:
-            steps.append(Step(request, output=from_wire(s.get("output", {}))))
+            steps.append(Step(request, output=from_wire(s.get("output", {})), may_fail=s.get("may_fail", False),
+                              reason=s.get("reason", "")))
     return steps
 
 
@@ -162,8 +186,18 @@ def wycheproof_cases(path: Path) -> list[Case]:
         for t in group["tests"]:
             cases.append(_case(t["id"], t["comment"], t["requirements"], build(t, group.get("suite")),
                                result=Expected(t["result"]), flags=t["flags"], comment=t["comment"],
-                               source=f"{source}#tcId={t['tcId']}", level=t.get("level")))
+                               source=f"{source}#tcId={t['tcId']}", level=t.get("level"),
+                               generator=t.get("source", "")))
     return cases
+
+
+@cache
+def flag_notes() -> dict[str, str]:
+    """Each flag's description, from the ``notes`` of the generated vector files."""
+    notes: dict[str, str] = {}
+    for path in sorted(GENERATED.glob("*.json")):
+        notes.update({flag: note["description"] for flag, note in _json(path)["notes"].items()})
+    return notes
 
 
 @cache

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from .. import __version__
 from ..adapters.base import AdapterError
 from ..adapters.registry import REGISTRY
-from . import bench, difffuzz, fuzz, listing, matrix, media, merge, properties, replay, run, serve, vectors
+from ..model.text import for_terminal, one_line
+from . import bench, difffuzz, fuzz, listing, matrix, media, merge, properties, replay, run, serve, timing, vectors
 from .common import EXIT_OK, EXIT_USAGE, Parser, UsageError
 
-COMMANDS = (run, matrix, merge, listing, serve, bench, vectors, replay, difffuzz, properties, fuzz, media)
+COMMANDS = (run, matrix, merge, listing, serve, bench, timing, vectors, replay, difffuzz, properties, fuzz, media)
 
 
 def build_parser() -> Parser:
@@ -32,6 +33,11 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):
+        # Untrusted text is escaped before it is printed (text.for_terminal); this only keeps a
+        # character the terminal's encoding lacks from ending the run.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     if argv and argv[0] not in parser.commands and argv[0] not in ("-h", "--help", "--version"):
         argv.insert(0, "run")
@@ -43,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"{args.command} needs --impl NAME ({', '.join(REGISTRY)}, or cmd:COMMAND)")
         return int(args.handler(args))
     except (UsageError, AdapterError) as e:
-        print(f"harness: error: {e}", file=sys.stderr)
+        print(f"harness: error: {for_terminal(one_line(str(e)))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)

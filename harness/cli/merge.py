@@ -6,7 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ..engine.results import merge
+from ..engine.results import Results, merge
+from ..model.text import for_terminal
 from .common import UsageError, add_outputs, finish
 
 
@@ -21,15 +22,17 @@ def handle(args: argparse.Namespace) -> int:
     documents = []
     for path in args.files:
         try:
-            documents.append(json.loads(path.read_text()))
+            data = json.loads(path.read_text())
         except OSError as e:
             raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
-        except ValueError:
+        except (ValueError, RecursionError):
             raise UsageError(f"{path} is not JSON") from None
-    try:
-        doc = merge(documents)
-    except (ValueError, KeyError) as e:
-        raise UsageError(f"cannot merge: {e}") from None
-    print(f"merged {len(args.files)} files: {len(doc['runs'])} runs, "
-          f"{len((doc.get('matrix') or {}).get('cells', []))} matrix cells")
+        try:
+            documents.append(Results.from_json(data))
+        except ValueError as e:
+            # One line naming the file and the field (a crafted or truncated results.json).
+            raise UsageError(f"cannot merge {path}: {for_terminal(e)}") from None
+    doc = merge(documents)
+    print(f"merged {len(args.files)} files: {len(doc.runs)} runs, "
+          f"{len(doc.matrix.cells) if doc.matrix else 0} matrix cells")
     return finish(doc, args)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..adapters.registry import Options, open_adapter
+from ..model.text import for_terminal
 from .common import EXIT_FAIL, EXIT_OK, UsageError, add_impl
 
 
@@ -29,5 +30,5 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     with open_adapter(args.impl, Options(timeout=args.timeout)) as adapter:
         outcome = run_case(adapter, case)
-    print(f"{case.id}: {outcome.grade.value}" + (f": {outcome.detail}" if outcome.detail else ""))
+    print(f"{for_terminal(case.id)}: {outcome.grade.value}" + (f": {for_terminal(outcome.detail)}" if outcome.detail else ""))
     return EXIT_OK if outcome.grade in (Grade.PASS, Grade.NON_STRICT) else EXIT_FAIL

@@ -9,7 +9,7 @@ from typing import Any
 from ..adapters.registry import Options, open_adapter
 from ..catalogue import all_cases, select
 from ..engine.results import document
-from .common import UsageError, add_impl, add_outputs, add_selection, expand_specs, finish
+from .common import UsageError, add_impl, add_outputs, add_selection, expand_specs, finish, open_for_run
 from .matrix import run_matrix_command
 
 
@@ -35,11 +35,11 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError("no case matches the --only/--exclude selection")
     specs = expand_specs(args.impl)
     results = []
+    names: set[str] = set()  # an unnamed cmd: program is called by its hello name, made unique here
     for spec in specs:
-        with open_adapter(spec, Options(timeout=args.timeout)) as adapter:
-            progress = Progress(len(cases))
-            result = run(adapter, cases, progress.update)
-            progress.finish()
+        with open_for_run(spec, Options(timeout=args.timeout), names) as adapter, \
+                Progress(adapter.name, len(cases), enabled=not args.quiet) as progress:
+            result = run(adapter, cases, progress.update, spec=spec)
         results.append(result)
         if args.quiet:
             print(summary_line(result))
@@ -49,16 +49,38 @@ def handle(args: argparse.Namespace) -> int:
         print("\nsummary:")
         for result in results:
             print("  " + summary_line(result))
-    matrix = run_matrix_command(specs, args.timeout, None) if args.matrix else None
+    matrix = run_matrix_command(specs, args.timeout, None, args.quiet) if args.matrix else None
     doc = document(results, matrix)
     if args.media:
-        media = _run_media()
+        media = _run_media(args.quiet)
         if media is not None:
-            doc["media"] = media
-    return finish(doc, args)
+            doc.extras["media"] = media
+    not_run = _not_run(specs, args.media)
+    if not_run:
+        doc.not_run.append(not_run)
+    code = finish(doc, args)
+    if not_run:
+        print(not_run)  # last, on its own line: a run without Chromium must not look complete
+    return code
 
 
-def _run_media() -> dict[str, Any] | None:
+def _not_run(specs: list[str], media: bool) -> str | None:
+    """One line when the browser implementations or the media scenarios could not run here."""
+    from ..adapters.browser import chromium_path, unavailable_reason
+    from ..adapters.registry import is_browser
+
+    parts = (["browser"] if any(is_browser(s) for s in specs) else []) + (["media"] if media else [])
+    if not parts:
+        return None  # before unavailable_reason, which imports Playwright (a quarter of a second)
+    reason = unavailable_reason()
+    if reason is None:
+        return None
+    if chromium_path() is None:
+        reason = "install chromium: `sudo apt-get install -y chromium` (or `sudo make deps`)"
+    return f"{' and '.join(parts)}: NOT RUN — {reason}"
+
+
+def _run_media(quiet: bool) -> dict[str, Any] | None:
     """A short media run for the report; its own failures fail the run through the gate."""
     from ..adapters.browser import unavailable_reason
 
@@ -66,9 +88,12 @@ def _run_media() -> dict[str, Any] | None:
     if reason is not None:
         print(f"harness: media: {reason}", file=sys.stderr)
         return None
-    from ..media.scenarios import MediaOptions, run_media
+    from ..media.scenarios import MediaOptions, run_media, scenario_count
+    from .progress import Progress
 
-    result = run_media(MediaOptions(seconds=2.0, prebuilt_frames=30), open_adapter)
+    options = MediaOptions(seconds=2.0, prebuilt_frames=30)
+    with Progress("media", scenario_count(options), unit="scenarios", findings=True, enabled=not quiet) as progress:
+        result = run_media(options, open_adapter, on_progress=progress.update)
     print(f"media: {sum(s['ok'] for s in result['scenarios'])}/{len(result['scenarios'])} scenarios ok "
           f"in {result['total_seconds']}s")
     return result

@@ -6,9 +6,18 @@ the answers are compared:
 
 - outputs that differ, or one implementation accepting what another rejects,
   are **mismatches** (exit 1);
-- two rejections with different error classes are **notes** only;
+- differences RFC 9605 allows (``model.allowances``) are **notes** only: two
+  rejections with different error classes; a non-minimal header parsed by one
+  and rejected by another; a refused base_key length other than 16 bytes or the
+  suite's Nk (an empty or odd-length key); a refused encryption at CTR 2^64-1.
+  Outputs that differ are a mismatch even there: an allowance covers refusing,
+  never a wrong answer;
 - an ``unsupported`` answer makes that implementation *not comparable* for the
   recipe (medooze has two suites and no metadata; that is not a bug).
+
+Recipes use only the suites every implementation under test supports: a
+campaign over implementations with no suite in common is refused
+(``NoCommonSuite``, one line, exit 2), not spent on unsupported answers.
 
 A mismatch is shrunk on its recipe (smaller plaintext, CTR, KID, ...) while it
 keeps the same dedup key (op, suite, which implementations disagree, how) and
@@ -38,15 +47,16 @@ import sframe_py
 
 from ..adapters.base import Adapter
 from ..locations import FINDINGS
+from ..model.allowances import Allowance, either_way, refusal
 from ..model.cases import Case, Expected, Step
-from ..model.protocol import to_wire
+from ..model.progress import OnProgress
+from ..model.protocol import U64_MAX, to_wire
 from ..model.repro import write_repro
 from ..model.requirements import Level
 from ..model.wire import Request, Response
 
 SCHEMA = "sframe-conformance-difffuzz/v1"
 DEFAULT_OUT = FINDINGS / "difffuzz"
-U64_MAX = (1 << 64) - 1
 
 # The fields that carry an op's result; anything else (e.g. python's "minimal") is informational.
 RESULT_FIELDS = {
@@ -54,6 +64,17 @@ RESULT_FIELDS = {
     "decrypt": ("plaintext",),
     "encode_header": ("header",),
     "decode_header": ("kid", "ctr", "length"),
+    # Stateful ops (the coverage-guided campaign runs them); a context handle is the implementation's own.
+    "ratchet_derive": ("base_key",),
+    "derive": ("key", "salt"),
+    "aead_encrypt": ("ciphertext",),
+    "aead_decrypt": ("plaintext",),
+    "ratchet_sender_new": ("kid",),
+    "ratchet_advance": ("kid", "step"),
+    "context_encrypt": ("ciphertext", "ctr"),
+    "context_decrypt": ("plaintext", "kid", "ctr"),
+    "mls_encrypt": ("ciphertext", "kid", "ctr"),
+    "mls_decrypt": ("plaintext", "epoch", "sender_index", "context_id"),
 }
 MUTATIONS = ("none", "bitflip", "truncate", "append", "wrong-kid", "wrong-key", "random")
 
@@ -147,7 +168,7 @@ class Key:
     op: str
     suite: int | None
     groups: tuple[tuple[str, ...], ...]
-    how: str  # "output" | "accept-reject" | "fault" | "error-class" (a note)
+    how: str  # "output" | "accept-reject" | "fault", or an allowed difference (a note): ``Allowance`` values
 
     def slug(self) -> str:
         digest = hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:10]
@@ -156,7 +177,7 @@ class Key:
 
     @property
     def is_note(self) -> bool:
-        return self.how == "error-class"
+        return self.how in NOTE_KINDS
 
 
 def _signature(op: str, response: Response) -> tuple[Any, ...]:
@@ -169,8 +190,15 @@ def _faulted(response: Response) -> bool:
     return response.fault is not None or response.error == "internal"
 
 
-def compare(op: str, suite: int | None, answers: dict[str, Response]) -> Key | None:
-    """The disagreement among the comparable answers, or None when they agree."""
+NOTE_KINDS = frozenset(a.value for a in Allowance)
+
+
+def compare(op: str, suite: int | None, answers: dict[str, Response],
+            allowance: Allowance | None = None) -> Key | None:
+    """The disagreement among the comparable answers, or None when they agree.
+
+    ``allowance``: RFC 9605 lets this request be accepted by some and refused by others (the recipe's
+    non-minimal header, CTR 2^64-1, base_key length); such a split is a note of that kind."""
     comparable = {name: r for name, r in answers.items() if r.ok or r.error != "unsupported"}
     faulted = tuple(name for name, r in comparable.items() if _faulted(r))
     if faulted:
@@ -180,14 +208,17 @@ def compare(op: str, suite: int | None, answers: dict[str, Response]) -> Key | N
     for name, response in comparable.items():
         groups.setdefault(_signature(op, response), []).append(name)
     if len(groups) > 1:
-        how = "output" if all(sig[0] == "ok" for sig in groups) else "accept-reject"
+        accepted = [sig for sig in groups if sig[0] == "ok"]
+        how = "output" if len(accepted) > 1 else "accept-reject"
+        if how == "accept-reject" and allowance is not None:
+            how = allowance.value  # one answer given, others refused: allowed
         return Key(op, suite, tuple(tuple(g) for g in groups.values()), how)
     errors: dict[str, list[str]] = {}
     for name, response in comparable.items():
         if not response.ok:
             errors.setdefault(str(response.error), []).append(name)
     if len(errors) > 1:
-        return Key(op, suite, tuple(tuple(g) for g in errors.values()), "error-class")
+        return Key(op, suite, tuple(tuple(g) for g in errors.values()), Allowance.ERROR_CLASS.value)
     return None
 
 
@@ -217,7 +248,9 @@ class Runner:
         return [{name: results[name][i] for name in results} for i in range(len(recipes))]
 
     def key(self, recipe: Recipe, answers: dict[str, Response]) -> Key | None:
-        return compare(recipe.op, recipe.suite if recipe.op in ("encrypt", "decrypt") else None, answers)
+        request = recipe.request()
+        return compare(recipe.op, recipe.suite if recipe.op in ("encrypt", "decrypt") else None, answers,
+                       refusal(request) or either_way(request))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
@@ -241,13 +274,13 @@ def candidates(recipe: Recipe) -> Iterator[Recipe]:
     if recipe.mutation != "none":
         yield replace(recipe, mutation="none")
     for name in ("plaintext", "metadata", "data", "base_key"):
-        for smaller in _smaller_bytes(getattr(recipe, name)):
-            if smaller != getattr(recipe, name):
-                yield replace(recipe, **{name: smaller})
+        for fewer in _smaller_bytes(getattr(recipe, name)):
+            if fewer != getattr(recipe, name):
+                yield replace(recipe, **{name: fewer})
     for name in ("kid", "ctr", "position"):
-        for smaller in _smaller_ints(getattr(recipe, name)):
-            if smaller != getattr(recipe, name):
-                yield replace(recipe, **{name: smaller})
+        for lower in _smaller_ints(getattr(recipe, name)):
+            if lower != getattr(recipe, name):
+                yield replace(recipe, **{name: lower})
 
 
 def shrink(runner: Runner, recipe: Recipe, key: Key, max_rounds: int = 60) -> tuple[Recipe, dict[str, Response]]:
@@ -341,6 +374,20 @@ class Report:
         }
 
 
+class NoCommonSuite(ValueError):
+    """The implementations under test share no suite: a campaign would compare nothing."""
+
+
+def common_suites(adapters: Sequence[Adapter]) -> list[int]:
+    """The suites every implementation under test supports (about 30% of cases went to suites only one
+    implementation had, each a wasted "not comparable")."""
+    shared = set.intersection(*(set(a.hello.suites) for a in adapters)) if adapters else set()
+    if not shared:
+        have = "; ".join(f"{a.name} has {', '.join(map(str, a.hello.suites)) or 'none'}" for a in adapters)
+        raise NoCommonSuite(f"difffuzz: the implementations have no suite in common ({have})")
+    return sorted(shared)
+
+
 @dataclass(frozen=True)
 class Config:
     max_time: float = 60.0
@@ -351,9 +398,10 @@ class Config:
     stop_on_first: bool = False  # end the campaign at the first mismatch (used by tests and triage)
 
 
-def campaign(adapters: Sequence[Adapter], config: Config, log: Any = sys.stderr) -> Report:
+def campaign(adapters: Sequence[Adapter], config: Config, log: Any = sys.stderr,
+             on_progress: OnProgress | None = None) -> Report:
     rng = random.Random(config.seed)
-    suites = sorted({s for a in adapters for s in a.hello.suites}) or [4]
+    suites = common_suites(adapters)
     runner = Runner(adapters)
     report = Report([a.name for a in adapters], config.seed, not_comparable={a.name: 0 for a in adapters})
     start = time.perf_counter()
@@ -385,6 +433,8 @@ def campaign(adapters: Sequence[Adapter], config: Config, log: Any = sys.stderr)
                     })
                     stats.file = str(path)
                     print(f"mismatch: {case.title} -> {path}", file=log)
+            if on_progress is not None:
+                on_progress(report.cases, config.max_cases, len(report.mismatches))
             if config.stop_on_first and report.mismatches:
                 break
     finally:

@@ -28,6 +28,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ..locations import FUZZ
+from ..model.progress import OnProgress
 from ..model.repro import write_repro
 
 TARGETS = ("header", "decrypt", "context")
@@ -91,12 +92,41 @@ def write_seeds(name: str, directory: Path | None = None) -> int:
     return count
 
 
-def _libfuzzer(name: str, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
+def _libfuzzer(name: str, args: Sequence[str],
+               on_line: Callable[[str], None] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the target under libFuzzer; its output, each line also handed to ``on_line`` as it comes."""
     dictionary = FUZZ / "dictionaries" / f"{name}.dict"
     argv = [sys.executable, str(target_path(name)), *args]
     if dictionary.exists():
         argv.insert(2, f"-dict={dictionary}")
-    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+    if on_line is None:
+        return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+    lines: list[str] = []
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            on_line(line)
+    return subprocess.CompletedProcess(argv, proc.returncode, "".join(lines))
+
+
+_EXECS = re.compile(r"^#(\d+)\s")  # libFuzzer's status lines: "#4096	pulse  cov: ... exec/s: ..."
+
+
+def progress_reader(on_progress: OnProgress, runs: int | None) -> Callable[[str], None]:
+    """An ``on_line`` for ``_libfuzzer`` that reports inputs run and artifacts written so far."""
+    state = {"execs": 0, "findings": 0}
+
+    def on_line(line: str) -> None:
+        if (m := _EXECS.match(line)) is not None:
+            state["execs"] = int(m.group(1))
+        elif "Test unit written to" in line:
+            state["findings"] += 1
+        else:
+            return
+        on_progress(state["execs"], runs, state["findings"])
+
+    return on_line
 
 
 def exec_rate(log: str) -> int | None:
@@ -119,7 +149,8 @@ def save_reproducers(name: str) -> list[Path]:
     return out
 
 
-def campaign(name: str, max_time: int | None = None, runs: int | None = None, jobs: int = 1) -> int:
+def campaign(name: str, max_time: int | None = None, runs: int | None = None, jobs: int = 1,
+             on_progress: OnProgress | None = None) -> int:
     """Run libFuzzer on the target; exit 1 when it found something (reproducers written), else 0."""
     corpus = corpus_dir(name)
     write_seeds(name, corpus)
@@ -132,7 +163,7 @@ def campaign(name: str, max_time: int | None = None, runs: int | None = None, jo
         args.append(f"-runs={runs}")
     if jobs > 1:
         args.append(f"-fork={jobs}")
-    result = _libfuzzer(name, args)
+    result = _libfuzzer(name, args, progress_reader(on_progress, runs) if on_progress is not None else None)
     sys.stderr.write(result.stdout[-4000:])
     new = save_reproducers(name)
     rate = exec_rate(result.stdout)

@@ -37,13 +37,13 @@ from hypothesis import strategies as st
 from ..adapters.base import Adapter
 from ..locations import FINDINGS
 from ..model.cases import Case, Expected, Step
-from ..model.protocol import to_wire
+from ..model.progress import OnProgress
+from ..model.protocol import U64_MAX, to_wire
 from ..model.repro import write_repro
 from ..model.requirements import Level
 from ..model.wire import Request, Response
 
 DEFAULT_OUT = FINDINGS / "properties"
-U64_MAX = (1 << 64) - 1
 KEYSTREAM_PLAINTEXT = 64  # four AES blocks: long enough for block-offset overlaps to show
 KEYSTREAM_RUN = 24  # longer than any SFrame header (17 bytes), so a shared run is keystream
 REJECTIONS = ("auth_failed", "malformed", "unknown_kid")
@@ -293,16 +293,24 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
 
 
-def _bind(prop_check: Callable[[Subject, Any], None], subject: Subject) -> Callable[[Any], None]:
+def _bind(prop_check: Callable[[Subject, Any], None], subject: Subject,
+          tick: Callable[[], None] = lambda: None) -> Callable[[Any], None]:
     def test(example: Any) -> None:
+        tick()
         prop_check(subject, example)
 
     return test
 
 
-def check(adapter: Adapter, names: list[str], config: Config) -> Report:
+def check(adapter: Adapter, names: list[str], config: Config, on_progress: OnProgress | None = None) -> Report:
     suites = tuple(adapter.hello.suites)
     report = Report(adapter.name, config.seed)
+    examples = [0]  # run so far, over all properties; shrinking can run more than max_examples each
+
+    def tick() -> None:
+        examples[0] += 1
+        if on_progress is not None:
+            on_progress(examples[0], max(examples[0], len(names) * config.max_examples), len(report.findings))
     if not suites:
         report.errors.append(f"{adapter.name} claims no cipher suite")
         return report
@@ -313,7 +321,7 @@ def check(adapter: Adapter, names: list[str], config: Config) -> Report:
                                 verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck),
                                 phases=(Phase.generate, Phase.target, Phase.shrink), report_multiple_bugs=True)
 
-        test = run_settings(seed(config.seed)(given(prop.strategy(subject))(_bind(prop.check, subject))))
+        test = run_settings(seed(config.seed)(given(prop.strategy(subject))(_bind(prop.check, subject, tick))))
 
         report.checked.append(name)
         try:

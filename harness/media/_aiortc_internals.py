@@ -43,12 +43,13 @@ class _NullDecoder(Decoder):
 
 @contextlib.contextmanager
 def no_decoding() -> Iterator[None]:
-    saved = _receiver_module.get_decoder
-    _receiver_module.get_decoder = lambda codec: _NullDecoder()
+    # get_decoder is the receiver module's own import of aiortc.codecs.get_decoder: not exported, patched on purpose.
+    saved = getattr(_receiver_module, "get_decoder")
+    setattr(_receiver_module, "get_decoder", lambda codec: _NullDecoder())
     try:
         yield
     finally:
-        _receiver_module.get_decoder = saved
+        setattr(_receiver_module, "get_decoder", saved)
 
 
 # How many frames at the end of a stream the receiver's jitter buffer never

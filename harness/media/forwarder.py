@@ -68,7 +68,7 @@ class EncodedTrack(MediaStreamTrack):
     def end(self) -> None:
         self._queue.put_nowait(None)
 
-    async def recv(self) -> av.Packet:
+    async def recv(self) -> av.Packet:  # type: ignore[type-arg]  # av's Packet is generic only in its stubs
         item = await self._queue.get()
         if item is None:
             self.stop()
@@ -105,6 +105,8 @@ async def egress_to_browser(page: Any, name: str, track: EncodedTrack,
                                  [name, {"transform": transform}, pc.localDescription.sdp])
     await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
     await wait_connected(pc)
+    if transform is not None and not await page.evaluate("n => media.ready(n)", name):
+        raise RuntimeError(f"{name}: the page's receive transform never started")
     return pc
 
 

@@ -32,6 +32,9 @@ import av
 
 from ..adapters.base import Adapter
 from ..adapters.browser import BrowserSession
+from ..adapters.registry import REGISTRY, media_impls
+from ..catalogue.inputs import BASE_KEY
+from ..model.progress import OnProgress
 from ..model.wire import Request
 from . import _aiortc_internals as internals
 from .forwarder import (
@@ -43,17 +46,23 @@ from .forwarder import (
     relay_keyframe_requests,
 )
 
-BASE_KEY = bytes(range(16))
 KID = 7  # small: npm sframe 0.1.0 keeps KIDs as JS Numbers below 2^40
 FPS = {"video": 30, "audio": 50}
 # npm sframe 0.1.0 has one cipher; its "video" and "audio" tags match suites 1 and 3 by length.
 MEDOOZE_SUITE = {"video": 1, "audio": 3}
-LIB = {"browser-js": "js", "browser-medooze": "medooze"}
+
+
+def lib(impl: str) -> str:
+    """The library the page's transforms load for ``impl`` (the registry's ``media_lib``)."""
+    name = REGISTRY[impl].media_lib
+    if name is None:
+        raise ValueError(f"{impl} has no media mode; media implementations: {', '.join(media_impls())}")
+    return name
 
 
 @dataclass(frozen=True)
 class MediaOptions:
-    impls: tuple[str, ...] = ("browser-js", "browser-medooze")
+    impls: tuple[str, ...] = media_impls()
     suites: tuple[int, ...] = (4, 1)
     kinds: tuple[str, ...] = ("video", "audio")
     seconds: float = 3.0  # of live media per browser-sent scenario
@@ -78,7 +87,7 @@ def sha256(data: bytes) -> str:
 
 
 def transform(impl: str, suite: int) -> dict[str, Any]:
-    return {"lib": LIB[impl], "suite": suite, "baseKey": BASE_KEY.hex(), "kid": str(KID)}
+    return {"lib": lib(impl), "suite": suite, "baseKey": BASE_KEY.hex(), "kid": str(KID)}
 
 
 # ---------------------------------------------------------------------------
@@ -235,7 +244,7 @@ def _check_browser_to_sfu(raw: dict[str, Any], impl: str, kind: str, suite: int,
         problems.append(f"{len(sent) - len(captured)} frames lost between the browser and the SFU")
     if len(sent) != len(raw["records"]):
         problems.append(f"{len(raw['records']) - len(sent)} frames failed to encrypt")
-    interoperable = LIB[impl] == "js"
+    interoperable = lib(impl) == "js"
     for name, n in identical.items():
         if interoperable and n != len(captured):
             problems.append(f"{name} decrypted {n} of {len(captured)} captured frames to what the browser sent")
@@ -312,10 +321,21 @@ def _build_prebuilt(kind: str, suite: int, count: int, encrypter: Adapter) -> tu
     return clear, wire, tampered
 
 
+def _suites(options: MediaOptions, impl: str, kind: str) -> tuple[int, ...]:
+    return options.suites if lib(impl) == "js" else (MEDOOZE_SUITE[kind],)
+
+
+def scenario_count(options: MediaOptions) -> int:
+    # Per suite: browser->sfu and browser->sfu->browser, and sfu->browser for the js library only.
+    return sum(len(_suites(options, impl, kind)) * (3 if lib(impl) == "js" else 2)
+               for impl in options.impls for kind in options.kinds)
+
+
 def run_media(options: MediaOptions, open_adapter: Callable[[str], Adapter],
-              log: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+              log: Callable[[str], None] = lambda line: None, on_progress: OnProgress | None = None) -> dict[str, Any]:
     """Every scenario in one browser session; the JSON-able result."""
     started = time.perf_counter()
+    total = scenario_count(options)
     session = BrowserSession()
     adapters: dict[str, Adapter] = {}
     scenarios: list[dict[str, Any]] = []
@@ -338,16 +358,17 @@ def run_media(options: MediaOptions, open_adapter: Callable[[str], Adapter],
             entry["ok"] = not entry["problems"]
             scenarios.append(entry)
             log(_summary(entry))
+            if on_progress is not None:
+                on_progress(len(scenarios), total, sum(not s["ok"] for s in scenarios))
 
         for impl in options.impls:
             for kind in options.kinds:
-                suites = options.suites if LIB[impl] == "js" else (MEDOOZE_SUITE[kind],)
-                for suite in suites:
+                for suite in _suites(options, impl, kind):
                     tf = transform(impl, suite)
                     scenario("browser->sfu", impl, kind, suite,
                              lambda: _browser_to_sfu(page, kind, tf, options.seconds),
                              lambda raw: _check_browser_to_sfu(raw, impl, kind, suite, decrypters))
-                    if LIB[impl] == "js":  # the harness cannot build draft-format frames with clear VP8 headers
+                    if lib(impl) == "js":  # the harness cannot build draft-format frames with clear VP8 headers
                         genuine, wire, tampered = _build_prebuilt(kind, suite, options.prebuilt_frames,
                                                                   adapters[options.encrypter])
                         scenario("sfu->browser", impl, kind, suite,

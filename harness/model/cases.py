@@ -52,7 +52,8 @@ class Case:
     steps: tuple[Step, ...]
     flags: tuple[str, ...] = ()
     comment: str = ""
-    source: str = ""
+    source: str = ""  # the vector file and entry it came from ("vectors/generated/header.json#tcId=123")
+    generator: str = ""  # the code that made a generated vector ("harness/catalogue/generate/header.py:truncated")
 
     @property
     def stateful(self) -> bool:

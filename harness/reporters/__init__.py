@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from ..engine.results import Results
 from .html import write_html
 from .json_report import write_json
 from .junit import write_junit
 
-REPORTERS: dict[str, Callable[[dict[str, Any], Path], None]] = {
+REPORTERS: dict[str, Callable[[Results, Path], None]] = {
     "json": write_json,
     "junit": write_junit,
     "html": write_html,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+
+from ..engine.results import Results
 
 
-def write_json(doc: dict[str, Any], path: Path) -> None:
+def write_json(doc: Results, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=1) + "\n")
+    # ASCII: a lone surrogate a merged file carried is written as its escape, never as invalid UTF-8.
+    path.write_text(json.dumps(doc.to_json(), indent=1, ensure_ascii=True) + "\n", encoding="ascii")

@@ -5,10 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-COLOURS = {"pass": "#2e9e44", "fail": "#d73a3a", "error": "#7b2a8c", "unsupported": "#bbbbbb", None: "#ffffff"}
+from ..engine.matrix import FRAMES, Matrix
+from ..model.grading import Grade
+from ..model.text import for_terminal
+
+COLOURS: dict[Grade | None, str] = {Grade.PASS: "#2e9e44", Grade.NON_STRICT: "#e8b23a", Grade.FAIL: "#d73a3a",
+                                    Grade.ERROR: "#7b2a8c", Grade.UNSUPPORTED: "#bbbbbb", None: "#ffffff"}
 
 
-def write_matrix_images(matrix: dict[str, Any], directory: Path) -> list[Path]:
+def write_matrix_images(matrix: Matrix, directory: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")  # no display on CI machines
@@ -16,14 +21,16 @@ def write_matrix_images(matrix: dict[str, Any], directory: Path) -> list[Path]:
     from matplotlib.colors import to_rgb
     from matplotlib.patches import Patch
 
-    impls, suites = matrix["implementations"], matrix["suites"]
-    status = {(c["suite"], c["encryptor"], c["decryptor"]): c["status"] for c in matrix["cells"]}
+    impls, suites = matrix.implementations, matrix.suites
+    status = {(c.suite, c.encryptor, c.decryptor): c.grade for c in matrix.cells if c.kind == FRAMES}
     n = len(impls)
     cols = min(4, len(suites))
     rows = -(-len(suites) // cols)
     side = max(3.0, 1.2 + 0.55 * n)
     fig, axes = plt.subplots(rows, cols, figsize=(cols * side, rows * side), squeeze=False)
-    labels = [name if len(name) <= 18 else name[:16] + "..." for name in impls]  # cmd: specs can be long
+    # Names are untrusted (a merged file's): controls escaped, and "$" too, which matplotlib reads as maths.
+    safe = [for_terminal(name).replace("$", r"\$") for name in impls]
+    labels = [name if len(name) <= 18 else name[:16] + "..." for name in safe]  # a program's own name can be long
     for ax, suite in zip(axes.flat, suites):
         grid = [[to_rgb(COLOURS[status.get((suite, e, d))]) for d in impls] for e in impls]
         ax.imshow(grid)
@@ -36,8 +43,8 @@ def write_matrix_images(matrix: dict[str, Any], directory: Path) -> list[Path]:
         ax.tick_params(which="minor", length=0)
     for ax in list(axes.flat)[len(suites):]:
         ax.axis("off")
-    fig.legend(handles=[Patch(color=COLOURS[k], label=k or "not both supported") for k in COLOURS],
-               loc="lower center", ncol=5, fontsize=8)
+    fig.legend(handles=[Patch(color=COLOURS[k], label=k.value if k else "not both supported") for k in COLOURS],
+               loc="lower center", ncol=6, fontsize=8)
     fig.suptitle("SFrame interop matrix (rows encrypt, columns decrypt)", fontsize=11)
     fig.tight_layout(rect=(0, 0.06, 1, 0.95))
     directory.mkdir(parents=True, exist_ok=True)
@@ -49,7 +56,8 @@ def write_matrix_images(matrix: dict[str, Any], directory: Path) -> list[Path]:
 
 
 def write_bench_images(report: dict[str, Any], directory: Path) -> dict[str, str]:
-    """Throughput against the raw AEAD, and overhead per scenario; returns SVG text to inline in HTML."""
+    """Encrypt throughput against each implementation's own raw AEAD, and overhead per scenario; returns
+    SVG text to inline in HTML."""
     import io
 
     import matplotlib
@@ -58,21 +66,21 @@ def write_bench_images(report: dict[str, Any], directory: Path) -> dict[str, str
     import matplotlib.pyplot as plt
 
     figures = {}
-    rows = [r for r in report["rows"] if r["op"] == "encrypt"]
+    rows = [r for r in report["rows"] if r["mode"] == "encrypt" and r.get("ratio_to_limit") is not None]
     if rows:
         fig, ax = plt.subplots(figsize=(9, 4))
         labels = sorted({(r["implementation"], r["suite"]) for r in rows})
         frames = list(report["sizes"])
         width = 0.8 / max(1, len(labels))
         for i, (impl, suite) in enumerate(labels):
-            ratios = [next((r["ratio_to_raw"] for r in rows if (r["implementation"], r["suite"], r["frame"]) ==
+            ratios = [next((r["ratio_to_limit"] for r in rows if (r["implementation"], r["suite"], r["frame"]) ==
                             (impl, suite, f)), 0) for f in frames]
             ax.bar([x + i * width for x in range(len(frames))], ratios, width, label=f"{impl} s{suite}")
         ax.set_xticks([x + 0.4 - width / 2 for x in range(len(frames))], frames)
-        ax.set_ylabel("encrypt throughput / raw AEAD")
-        ax.set_title("Encrypt throughput relative to the raw AEAD, same run")
+        ax.set_ylabel("encrypt frames/s / own raw AEAD")
+        ax.set_title("Encrypt throughput inside each implementation, relative to its own raw AEAD, same run")
         ax.legend(fontsize=6, ncol=4)
-        figures["Throughput against raw AEAD"] = fig
+        figures["Throughput against raw AEAD"] = (fig, "bench")
     over = report["overhead"]["rows"]
     if over:
         fig, ax = plt.subplots(figsize=(9, 4.5))
@@ -88,10 +96,10 @@ def write_bench_images(report: dict[str, Any], directory: Path) -> dict[str, str
         ax.set_ylabel("overhead, % of media bitrate")
         ax.set_title("Security overhead: SFrame (+SRTP) against SRTP alone and PERC (RFC 9605 Appendix B)")
         ax.legend(fontsize=6)
-        figures["Overhead against SRTP and PERC"] = fig
+        figures["Overhead against SRTP and PERC"] = (fig, "overhead")
     directory.mkdir(parents=True, exist_ok=True)
     svgs = {}
-    for (title, fig), stem in zip(figures.items(), ("bench", "overhead")):
+    for title, (fig, stem) in figures.items():
         fig.tight_layout()
         fig.savefig(directory / f"{stem}.png", dpi=100)
         buf = io.StringIO()

@@ -142,6 +142,76 @@ sf_err sf_header_parse(const uint8_t *in, size_t len, uint64_t *kid,
 }
 
 /* ------------------------------------------------------------------ */
+/* libcrypto objects, fetched once per thread                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * OpenSSL 3 looks an algorithm up by name on every EVP_*Init with a legacy
+ * EVP_aes_*() handle, and EVP_MAC_fetch does the same each call; that lookup
+ * cost more than the AES itself on small frames. Each thread fetches its
+ * ciphers and HMAC once here (sf_cleanup frees them).
+ */
+enum { ALG_GCM128, ALG_GCM256, ALG_CTR128, ALG_CTR256, ALG_N };
+static const char *const ALG_NAMES[ALG_N] = {"AES-128-GCM", "AES-256-GCM",
+                                             "AES-128-CTR", "AES-256-CTR"};
+static _Thread_local EVP_CIPHER *t_cipher[ALG_N];
+static _Thread_local EVP_MAC *t_hmac;
+/* One reusable HMAC context per digest, for the KDF (re-keyed per call). */
+static _Thread_local EVP_MAC_CTX *t_kdf_mac[2];
+
+static const EVP_CIPHER *cipher_for(int alg)
+{
+    if (t_cipher[alg] == NULL)
+        t_cipher[alg] = EVP_CIPHER_fetch(NULL, ALG_NAMES[alg], NULL);
+    return t_cipher[alg];
+}
+
+static const EVP_CIPHER *suite_cipher(const sf_suite *s)
+{
+    if (s->kind == SF_AEAD_GCM)
+        return cipher_for(s->nk == 32 ? ALG_GCM256 : ALG_GCM128);
+    return cipher_for(s->nka == 32 ? ALG_CTR256 : ALG_CTR128);
+}
+
+/* A new HMAC context for the digest, without a key yet. */
+static EVP_MAC_CTX *hmac_ctx_new(const char *digest)
+{
+    OSSL_PARAM params[2];
+    EVP_MAC_CTX *ctx;
+
+    if (t_hmac == NULL)
+        t_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (t_hmac == NULL)
+        return NULL;
+    ctx = EVP_MAC_CTX_new(t_hmac);
+    if (ctx == NULL)
+        return NULL;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 (char *)digest, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (EVP_MAC_CTX_set_params(ctx, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+void sf_cleanup(void)
+{
+    size_t i;
+    for (i = 0; i < ALG_N; i++) {
+        EVP_CIPHER_free(t_cipher[i]);
+        t_cipher[i] = NULL;
+    }
+    for (i = 0; i < 2; i++) {
+        EVP_MAC_CTX_free(t_kdf_mac[i]);
+        t_kdf_mac[i] = NULL;
+    }
+    EVP_MAC_free(t_hmac);
+    t_hmac = NULL;
+}
+
+/* ------------------------------------------------------------------ */
 /* HMAC and HKDF                                                       */
 /* ------------------------------------------------------------------ */
 
@@ -150,45 +220,41 @@ typedef struct {
     size_t n;
 } sf_part;
 
-/* HMAC over the concatenation of parts. out receives exactly nh bytes. */
-static sf_err hmac_parts(const char *digest, size_t nh, const uint8_t *key,
-                         size_t key_len, const sf_part *parts, size_t nparts,
-                         uint8_t *out)
+/* Feeds the parts to an initialised HMAC and writes exactly nh bytes. */
+static sf_err hmac_finish(EVP_MAC_CTX *ctx, size_t nh, const sf_part *parts,
+                          size_t nparts, uint8_t *out)
 {
-    sf_err rc = SF_ERR_INTERNAL;
-    EVP_MAC *mac = NULL;
-    EVP_MAC_CTX *ctx = NULL;
-    OSSL_PARAM params[2];
     size_t out_len = 0, i;
 
-    if (key_len == 0) /* all callers pass a non-empty key */
-        return SF_ERR_INTERNAL;
-    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (mac == NULL)
-        goto done;
-    ctx = EVP_MAC_CTX_new(mac);
-    if (ctx == NULL)
-        goto done;
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 (char *)digest, 0);
-    params[1] = OSSL_PARAM_construct_end();
-    if (EVP_MAC_init(ctx, key, key_len, params) != 1)
-        goto done;
     if (EVP_MAC_CTX_get_mac_size(ctx) != nh)
-        goto done;
+        return SF_ERR_INTERNAL;
     for (i = 0; i < nparts; i++) {
         if (parts[i].n == 0)
             continue;
         if (EVP_MAC_update(ctx, parts[i].p, parts[i].n) != 1)
-            goto done;
+            return SF_ERR_INTERNAL;
     }
     if (EVP_MAC_final(ctx, out, &out_len, nh) != 1 || out_len != nh)
-        goto done;
-    rc = SF_OK;
-done:
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
-    return rc;
+        return SF_ERR_INTERNAL;
+    return SF_OK;
+}
+
+/* HMAC(key, concatenation of parts) with the suite's hash: nh bytes. */
+static sf_err hmac_parts(const sf_suite *s, const uint8_t *key,
+                         size_t key_len, const sf_part *parts, size_t nparts,
+                         uint8_t *out)
+{
+    int slot = s->nh == 64;
+    EVP_MAC_CTX *ctx;
+
+    if (key_len == 0) /* all callers pass a non-empty key */
+        return SF_ERR_INTERNAL;
+    if (t_kdf_mac[slot] == NULL)
+        t_kdf_mac[slot] = hmac_ctx_new(s->hash);
+    ctx = t_kdf_mac[slot];
+    if (ctx == NULL || EVP_MAC_init(ctx, key, key_len, NULL) != 1)
+        return SF_ERR_INTERNAL;
+    return hmac_finish(ctx, s->nh, parts, nparts, out);
 }
 
 /*
@@ -216,7 +282,7 @@ static sf_err hkdf_expand(const sf_suite *s, const uint8_t *prk,
         parts[1].n = info_len;
         parts[2].p = &c;
         parts[2].n = 1;
-        rc = hmac_parts(s->hash, s->nh, prk, s->nh, parts, 3, t);
+        rc = hmac_parts(s, prk, s->nh, parts, 3, t);
         if (rc != SF_OK)
             break;
         t_len = s->nh;
@@ -259,7 +325,7 @@ static sf_err extract_empty_salt(const sf_suite *s, const uint8_t *base_key,
         return SF_ERR_INVALID;
     part.p = base_key;
     part.n = base_len;
-    return hmac_parts(s->hash, s->nh, zeros, s->nh, &part, 1, prk);
+    return hmac_parts(s, zeros, s->nh, &part, 1, prk);
 }
 
 sf_err sf_derive(const sf_suite *s, const uint8_t *base_key, size_t base_len,
@@ -302,8 +368,14 @@ sf_err sf_ratchet(const sf_suite *s, const uint8_t *base_key, size_t base_len,
 }
 
 /* ------------------------------------------------------------------ */
-/* AEAD                                                                */
+/* AEAD over a prepared key                                            */
 /* ------------------------------------------------------------------ */
+
+/*
+ * Every AEAD operation, raw or SFrame, runs on an sf_key: the libcrypto
+ * contexts are keyed once (GCM's key schedule and GHASH table, AES-CTR's
+ * schedule, HMAC's padded key), so sealing a frame only sets the nonce.
+ */
 
 /* EVP_*Update in chunks that fit in an int. */
 #define SF_CHUNK ((size_t)1 << 30)
@@ -336,52 +408,120 @@ static int aad_update(EVP_CIPHER_CTX *ctx, const uint8_t *aad, size_t len)
     return 1;
 }
 
-static const EVP_CIPHER *ctr_cipher(const sf_suite *s)
+/* Tag comparison. The real build is constant time (RFC 9605 section 4.4.4). */
+static int tag_equal(const uint8_t *want, const uint8_t *got, size_t n)
 {
-    return s->nka == 32 ? EVP_aes_256_ctr() : EVP_aes_128_ctr();
+#ifdef SF_PLANTED_TAG_LEAK
+    /* Test-only planted bug (Makefile target planted-leak): an early-exit
+     * compare, so the time taken tells how many leading bytes matched.
+     * volatile keeps the compiler from turning it into a memcmp call. */
+    const volatile uint8_t *a = want, *b = got;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (a[i] != b[i])
+            return 0;
+    }
+    return 1;
+#else
+    return CRYPTO_memcmp(want, got, n) == 0;
+#endif
 }
 
-static const EVP_CIPHER *gcm_cipher(const sf_suite *s)
+static EVP_CIPHER_CTX *keyed_cipher(const sf_suite *s, const uint8_t *key,
+                                    int enc)
 {
-    return s->nk == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm();
+    const EVP_CIPHER *cipher = suite_cipher(s);
+    EVP_CIPHER_CTX *ctx = cipher ? EVP_CIPHER_CTX_new() : NULL;
+
+    if (ctx == NULL)
+        return NULL;
+    if (EVP_CipherInit_ex(ctx, cipher, NULL, NULL, NULL, enc) != 1 ||
+        (s->kind == SF_AEAD_GCM &&
+         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)s->nn, NULL) != 1) ||
+        EVP_CipherInit_ex(ctx, NULL, NULL, key, NULL, enc) != 1) {
+        EVP_CIPHER_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+sf_err sf_key_init_raw(sf_key *k, const sf_suite *s, const uint8_t *key,
+                       const uint8_t *salt, uint64_t kid)
+{
+    memset(k, 0, sizeof(*k));
+    if (s == NULL)
+        return SF_ERR_UNSUPPORTED;
+    k->suite = s;
+    k->kid = kid;
+    memcpy(k->key, key, s->nk);
+    if (salt)
+        memcpy(k->salt, salt, SF_NONCE_LEN);
+    k->seal = keyed_cipher(s, key, 1);
+    if (s->kind == SF_AEAD_GCM) {
+        k->open = keyed_cipher(s, key, 0);
+    } else {
+        /* CTR+HMAC: one AES-CTR context serves both directions; the MAC key
+         * is the last Nh bytes of the key (RFC 9605 section 4.5.1). */
+        k->mac = hmac_ctx_new(s->hash);
+        if (k->mac && EVP_MAC_init(k->mac, key + s->nka, s->nh, NULL) != 1) {
+            EVP_MAC_CTX_free(k->mac);
+            k->mac = NULL;
+        }
+    }
+    if (k->seal == NULL || (s->kind == SF_AEAD_GCM ? k->open == NULL : k->mac == NULL)) {
+        sf_key_clear(k);
+        return SF_ERR_INTERNAL;
+    }
+    return SF_OK;
+}
+
+sf_err sf_key_init(sf_key *k, const sf_suite *s, const uint8_t *base_key,
+                   size_t base_len, uint64_t kid)
+{
+    uint8_t key[SF_MAX_KEY_LEN], salt[SF_NONCE_LEN];
+    sf_err rc;
+
+    memset(k, 0, sizeof(*k));
+    rc = sf_derive(s, base_key, base_len, kid, key, salt);
+    if (rc == SF_OK)
+        rc = sf_key_init_raw(k, s, key, salt, kid);
+    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(salt, sizeof(salt));
+    return rc;
+}
+
+void sf_key_clear(sf_key *k)
+{
+    EVP_CIPHER_CTX_free(k->seal);
+    EVP_CIPHER_CTX_free(k->open);
+    EVP_MAC_CTX_free(k->mac);
+    OPENSSL_cleanse(k, sizeof(*k));
 }
 
 /* AES-CTR with IV = nonce || 0x00000000 (RFC 9605 section 4.5.1). */
-static sf_err aes_ctr(const sf_suite *s, const uint8_t *enc_key,
-                      const uint8_t *nonce, const uint8_t *in, size_t len,
-                      uint8_t *out)
+static sf_err key_ctr(sf_key *k, const uint8_t *nonce, const uint8_t *in,
+                      size_t len, uint8_t *out)
 {
     uint8_t iv[16];
-    EVP_CIPHER_CTX *ctx;
-    sf_err rc = SF_ERR_INTERNAL;
-    int outl = 0;
 
     if (len == 0)
         return SF_OK;
     memcpy(iv, nonce, SF_NONCE_LEN);
     memset(iv + SF_NONCE_LEN, 0, 4);
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL)
+    if (EVP_CipherInit_ex(k->seal, NULL, NULL, NULL, iv, 1) != 1 ||
+        !cipher_update(k->seal, out, in, len))
         return SF_ERR_INTERNAL;
-    if (EVP_EncryptInit_ex(ctx, ctr_cipher(s), NULL, enc_key, iv) != 1)
-        goto done;
-    if (!cipher_update(ctx, out, in, len))
-        goto done;
-    if (EVP_EncryptFinal_ex(ctx, out + len, &outl) != 1 || outl != 0)
-        goto done;
-    rc = SF_OK;
-done:
-    EVP_CIPHER_CTX_free(ctx);
-    return rc;
+    return SF_OK;
 }
 
 /* Full-length HMAC tag over the section 4.5.1 MAC input. */
-static sf_err ctr_hmac_tag(const sf_suite *s, const uint8_t *auth_key,
-                           const uint8_t *nonce, const uint8_t *aad1,
-                           size_t aad1_len, const uint8_t *aad2,
-                           size_t aad2_len, const uint8_t *ct, size_t ct_len,
+static sf_err key_hmac_tag(sf_key *k, const uint8_t *nonce,
+                           const uint8_t *aad1, size_t aad1_len,
+                           const uint8_t *aad2, size_t aad2_len,
+                           const uint8_t *ct, size_t ct_len,
                            uint8_t *tag /* nh bytes */)
 {
+    const sf_suite *s = k->suite;
     uint8_t lens[24];
     sf_part parts[5];
 
@@ -399,132 +539,156 @@ static sf_err ctr_hmac_tag(const sf_suite *s, const uint8_t *auth_key,
     parts[3].n = aad2_len;
     parts[4].p = ct;
     parts[4].n = ct_len;
-    return hmac_parts(s->hash, s->nh, auth_key + s->nka, s->nh, parts, 5, tag);
+    /* A NULL key re-initialises the HMAC with the key it already holds. */
+    if (EVP_MAC_init(k->mac, NULL, 0, NULL) != 1)
+        return SF_ERR_INTERNAL;
+    return hmac_finish(k->mac, s->nh, parts, 5, tag);
 }
 
-/* AAD is aad1 || aad2 (the SFrame header as sent/received, then metadata). */
-static sf_err aead_seal2(const sf_suite *s, const uint8_t *key,
-                         const uint8_t *nonce, const uint8_t *aad1,
-                         size_t aad1_len, const uint8_t *aad2, size_t aad2_len,
-                         const uint8_t *pt, size_t pt_len, uint8_t *out)
+/* AAD is aad1 || aad2 (the SFrame header as sent/received, then metadata).
+ * out receives pt_len + nt bytes. */
+static sf_err key_seal_nonce(sf_key *k, const uint8_t *nonce,
+                             const uint8_t *aad1, size_t aad1_len,
+                             const uint8_t *aad2, size_t aad2_len,
+                             const uint8_t *pt, size_t pt_len, uint8_t *out)
 {
-    sf_err rc = SF_ERR_INTERNAL;
+    const sf_suite *s = k->suite;
+    EVP_CIPHER_CTX *ctx = k->seal;
+    int outl = 0;
 
     if (s->kind == SF_AEAD_CTR_HMAC) {
         uint8_t tag[SF_MAX_HASH_LEN];
-        rc = aes_ctr(s, key, nonce, pt, pt_len, out);
-        if (rc != SF_OK)
-            return rc;
-        rc = ctr_hmac_tag(s, key, nonce, aad1, aad1_len, aad2, aad2_len, out,
-                          pt_len, tag);
+        sf_err rc = key_ctr(k, nonce, pt, pt_len, out);
+        if (rc == SF_OK)
+            rc = key_hmac_tag(k, nonce, aad1, aad1_len, aad2, aad2_len, out,
+                              pt_len, tag);
         if (rc == SF_OK)
             memcpy(out + pt_len, tag, s->nt);
         OPENSSL_cleanse(tag, sizeof(tag));
         return rc;
-    } else {
-        EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-        int outl = 0;
-        if (ctx == NULL)
-            return SF_ERR_INTERNAL;
-        if (EVP_EncryptInit_ex(ctx, gcm_cipher(s), NULL, NULL, NULL) != 1)
-            goto gcm_done;
-        if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)s->nn,
-                                NULL) != 1)
-            goto gcm_done;
-        if (EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) != 1)
-            goto gcm_done;
-        if (!aad_update(ctx, aad1, aad1_len) || !aad_update(ctx, aad2, aad2_len))
-            goto gcm_done;
-        if (!cipher_update(ctx, out, pt, pt_len))
-            goto gcm_done;
-        if (EVP_EncryptFinal_ex(ctx, out + pt_len, &outl) != 1 || outl != 0)
-            goto gcm_done;
-        if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, (int)s->nt,
-                                out + pt_len) != 1)
-            goto gcm_done;
-        rc = SF_OK;
-    gcm_done:
-        EVP_CIPHER_CTX_free(ctx);
-        return rc;
     }
+    if (EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce) != 1 ||
+        !aad_update(ctx, aad1, aad1_len) || !aad_update(ctx, aad2, aad2_len) ||
+        !cipher_update(ctx, out, pt, pt_len) ||
+        EVP_EncryptFinal_ex(ctx, out + pt_len, &outl) != 1 || outl != 0 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, (int)s->nt,
+                            out + pt_len) != 1)
+        return SF_ERR_INTERNAL;
+    return SF_OK;
 }
 
-static sf_err aead_open2(const sf_suite *s, const uint8_t *key,
-                         const uint8_t *nonce, const uint8_t *aad1,
-                         size_t aad1_len, const uint8_t *aad2, size_t aad2_len,
-                         const uint8_t *ct, size_t ct_len, uint8_t *out)
+#ifdef SF_PLANTED_TAG_LEAK
+/* Test-only: GCM's tag check happens inside libcrypto, so the planted build
+ * recomputes the expected tag by sealing the decrypted body again and then
+ * compares it with tag_equal's early-exit loop. */
+static sf_err planted_gcm_open(sf_key *k, const uint8_t *nonce,
+                               const uint8_t *aad1, size_t aad1_len,
+                               const uint8_t *aad2, size_t aad2_len,
+                               const uint8_t *ct, size_t body_len,
+                               const uint8_t *tag, uint8_t *out)
 {
+    EVP_CIPHER_CTX *dec = k->open, *enc = k->seal;
+    uint8_t want[SF_MAX_TAG_LEN], scratch[256];
+    size_t at;
+    int outl = 0;
+
+    if (EVP_DecryptInit_ex(dec, NULL, NULL, NULL, nonce) != 1 ||
+        !cipher_update(dec, out, ct, body_len) ||
+        EVP_EncryptInit_ex(enc, NULL, NULL, NULL, nonce) != 1 ||
+        !aad_update(enc, aad1, aad1_len) || !aad_update(enc, aad2, aad2_len))
+        return SF_ERR_INTERNAL;
+    for (at = 0; at < body_len; at += sizeof(scratch)) {
+        size_t n = body_len - at < sizeof(scratch) ? body_len - at : sizeof(scratch);
+        if (!cipher_update(enc, scratch, out + at, n))
+            return SF_ERR_INTERNAL;
+    }
+    if (EVP_EncryptFinal_ex(enc, scratch, &outl) != 1 ||
+        EVP_CIPHER_CTX_ctrl(enc, EVP_CTRL_GCM_GET_TAG, (int)k->suite->nt, want) != 1)
+        return SF_ERR_INTERNAL;
+    if (!tag_equal(want, tag, k->suite->nt)) {
+        if (body_len)
+            OPENSSL_cleanse(out, body_len);
+        return SF_ERR_AUTH;
+    }
+    return SF_OK;
+}
+#endif
+
+/* ct_len includes the tag; out receives ct_len - nt bytes. */
+static sf_err key_open_nonce(sf_key *k, const uint8_t *nonce,
+                             const uint8_t *aad1, size_t aad1_len,
+                             const uint8_t *aad2, size_t aad2_len,
+                             const uint8_t *ct, size_t ct_len, uint8_t *out)
+{
+    const sf_suite *s = k->suite;
+    EVP_CIPHER_CTX *ctx = k->open;
+    uint8_t tagbuf[SF_MAX_TAG_LEN];
     size_t body_len;
-    const uint8_t *tag;
-    sf_err rc = SF_ERR_INTERNAL;
+    int outl = 0;
 
     if (ct_len < s->nt)
         return SF_ERR_MALFORMED;
     body_len = ct_len - s->nt;
-    tag = ct + body_len;
-
     if (s->kind == SF_AEAD_CTR_HMAC) {
         uint8_t want[SF_MAX_HASH_LEN];
-        rc = ctr_hmac_tag(s, key, nonce, aad1, aad1_len, aad2, aad2_len, ct,
-                          body_len, want);
-        if (rc == SF_OK && CRYPTO_memcmp(want, tag, s->nt) != 0)
+        sf_err rc = key_hmac_tag(k, nonce, aad1, aad1_len, aad2, aad2_len, ct,
+                                 body_len, want);
+        if (rc == SF_OK && !tag_equal(want, ct + body_len, s->nt))
             rc = SF_ERR_AUTH;
         OPENSSL_cleanse(want, sizeof(want));
         if (rc != SF_OK)
             return rc;
         /* Tag verified: only now decrypt. */
-        return aes_ctr(s, key, nonce, ct, body_len, out);
-    } else {
-        EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-        uint8_t tagbuf[SF_MAX_TAG_LEN];
-        int outl = 0;
-        if (ctx == NULL)
-            return SF_ERR_INTERNAL;
-        memcpy(tagbuf, tag, s->nt);
-        if (EVP_DecryptInit_ex(ctx, gcm_cipher(s), NULL, NULL, NULL) != 1)
-            goto gcm_done;
-        if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)s->nn,
-                                NULL) != 1)
-            goto gcm_done;
-        if (EVP_DecryptInit_ex(ctx, NULL, NULL, key, nonce) != 1)
-            goto gcm_done;
-        if (!aad_update(ctx, aad1, aad1_len) || !aad_update(ctx, aad2, aad2_len))
-            goto gcm_done;
-        if (!cipher_update(ctx, out, ct, body_len))
-            goto gcm_done;
-        if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, (int)s->nt,
-                                tagbuf) != 1)
-            goto gcm_done;
-        if (EVP_DecryptFinal_ex(ctx, out + body_len, &outl) != 1) {
-            /* Never release unauthenticated plaintext. */
-            if (body_len)
-                OPENSSL_cleanse(out, body_len);
-            rc = SF_ERR_AUTH;
-            goto gcm_done;
-        }
-        rc = SF_OK;
-    gcm_done:
-        EVP_CIPHER_CTX_free(ctx);
-        return rc;
+        return key_ctr(k, nonce, ct, body_len, out);
     }
+#ifdef SF_PLANTED_TAG_LEAK
+    return planted_gcm_open(k, nonce, aad1, aad1_len, aad2, aad2_len, ct,
+                            body_len, ct + body_len, out);
+#endif
+    memcpy(tagbuf, ct + body_len, s->nt);
+    if (EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, nonce) != 1 ||
+        !aad_update(ctx, aad1, aad1_len) || !aad_update(ctx, aad2, aad2_len) ||
+        !cipher_update(ctx, out, ct, body_len) ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, (int)s->nt, tagbuf) != 1)
+        return SF_ERR_INTERNAL;
+    if (EVP_DecryptFinal_ex(ctx, out + body_len, &outl) != 1) {
+        /* Never release unauthenticated plaintext. */
+        if (body_len)
+            OPENSSL_cleanse(out, body_len);
+        return SF_ERR_AUTH;
+    }
+    return SF_OK;
+}
+
+/* Raw AEAD ops: a one-use key, nonce given. */
+static sf_err raw_aead(const sf_suite *s, const uint8_t *key,
+                       const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+                       const uint8_t *in, size_t in_len, uint8_t *out, int seal)
+{
+    sf_key k;
+    sf_err rc = sf_key_init_raw(&k, s, key, NULL, 0);
+    if (rc != SF_OK)
+        return rc;
+    rc = seal ? key_seal_nonce(&k, nonce, aad, aad_len, NULL, 0, in, in_len, out)
+              : key_open_nonce(&k, nonce, aad, aad_len, NULL, 0, in, in_len, out);
+    sf_key_clear(&k);
+    return rc;
 }
 
 sf_err sf_aead_seal(const sf_suite *s, const uint8_t *key,
                     const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
                     const uint8_t *pt, size_t pt_len, uint8_t *out)
 {
-    if (s == NULL)
-        return SF_ERR_UNSUPPORTED;
-    return aead_seal2(s, key, nonce, aad, aad_len, NULL, 0, pt, pt_len, out);
+    return raw_aead(s, key, nonce, aad, aad_len, pt, pt_len, out, 1);
 }
 
 sf_err sf_aead_open(const sf_suite *s, const uint8_t *key,
                     const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
                     const uint8_t *ct, size_t ct_len, uint8_t *out)
 {
-    if (s == NULL)
-        return SF_ERR_UNSUPPORTED;
-    return aead_open2(s, key, nonce, aad, aad_len, NULL, 0, ct, ct_len, out);
+    if (s != NULL && ct_len < s->nt)
+        return SF_ERR_MALFORMED;
+    return raw_aead(s, key, nonce, aad, aad_len, ct, ct_len, out, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -540,39 +704,105 @@ static void make_nonce(const uint8_t *salt, uint64_t ctr, uint8_t *nonce)
         nonce[SF_NONCE_LEN - 1 - i] ^= (uint8_t)(ctr >> (8 * i));
 }
 
+sf_err sf_key_seal(sf_key *k, uint64_t ctr, const uint8_t *metadata,
+                   size_t md_len, const uint8_t *pt, size_t pt_len,
+                   uint8_t *out, size_t *out_len)
+{
+    uint8_t nonce[SF_NONCE_LEN];
+    size_t hdr_len;
+    sf_err rc;
+
+    make_nonce(k->salt, ctr, nonce);
+    hdr_len = sf_header_encode(k->kid, ctr, out);
+    rc = key_seal_nonce(k, nonce, out, hdr_len, metadata, md_len, pt, pt_len,
+                        out + hdr_len);
+    *out_len = rc == SF_OK ? hdr_len + pt_len + k->suite->nt : 0;
+    return rc;
+}
+
+sf_err sf_key_open(sf_key *k, const uint8_t *frame, size_t frame_len,
+                   size_t hdr_len, uint64_t ctr, const uint8_t *metadata,
+                   size_t md_len, uint8_t *out, size_t *out_len)
+{
+    uint8_t nonce[SF_NONCE_LEN];
+    sf_err rc;
+
+    *out_len = 0;
+    if (hdr_len > frame_len || frame_len - hdr_len < k->suite->nt)
+        return SF_ERR_MALFORMED;
+    make_nonce(k->salt, ctr, nonce);
+    /* AAD = header bytes exactly as received, then metadata. */
+    rc = key_open_nonce(k, nonce, frame, hdr_len, metadata, md_len,
+                        frame + hdr_len, frame_len - hdr_len, out);
+    if (rc == SF_OK)
+        *out_len = frame_len - hdr_len - k->suite->nt;
+    return rc;
+}
+
+sf_err sf_key_decrypt(sf_key *k, const uint8_t *frame, size_t frame_len,
+                      const uint8_t *metadata, size_t md_len, uint8_t *out,
+                      size_t *out_len)
+{
+    uint64_t hkid = 0, hctr = 0;
+    size_t hdr_len = 0;
+    sf_err rc;
+
+    *out_len = 0;
+    rc = sf_header_parse(frame, frame_len, &hkid, &hctr, &hdr_len);
+    if (rc != SF_OK)
+        return rc;
+    if (hkid != k->kid)
+        return SF_ERR_UNKNOWN_KID;
+    return sf_key_open(k, frame, frame_len, hdr_len, hctr, metadata, md_len,
+                       out, out_len);
+}
+
+/* malloc'd buffer of n bytes (1 if n is 0), NULL if n overflows. */
+static uint8_t *alloc_out(size_t n)
+{
+    return malloc(n ? n : 1);
+}
+
 sf_err sf_frame_seal(const sf_suite *s, const uint8_t *key,
                      const uint8_t *salt, uint64_t kid, uint64_t ctr,
                      const uint8_t *metadata, size_t md_len,
                      const uint8_t *pt, size_t pt_len, uint8_t **out,
                      size_t *out_len)
 {
-    uint8_t nonce[SF_NONCE_LEN];
-    uint8_t hdr[SF_MAX_HEADER_LEN];
-    size_t hdr_len, total;
+    sf_key k;
+    sf_err rc;
+
+    *out = NULL;
+    *out_len = 0;
+    rc = sf_key_init_raw(&k, s, key, salt, kid);
+    if (rc == SF_OK) {
+        rc = sf_key_seal_alloc(&k, ctr, metadata, md_len, pt, pt_len, out,
+                               out_len);
+        sf_key_clear(&k);
+    }
+    return rc;
+}
+
+sf_err sf_key_seal_alloc(sf_key *k, uint64_t ctr, const uint8_t *metadata,
+                         size_t md_len, const uint8_t *pt, size_t pt_len,
+                         uint8_t **out, size_t *out_len)
+{
     uint8_t *buf;
     sf_err rc;
 
     *out = NULL;
     *out_len = 0;
-    if (s == NULL)
-        return SF_ERR_UNSUPPORTED;
     if (pt_len > SIZE_MAX - SF_MAX_HEADER_LEN - SF_MAX_TAG_LEN)
         return SF_ERR_INVALID;
-    make_nonce(salt, ctr, nonce);
-    hdr_len = sf_header_encode(kid, ctr, hdr);
-    total = hdr_len + pt_len + s->nt;
-    buf = malloc(total);
+    buf = alloc_out(SF_MAX_HEADER_LEN + pt_len + k->suite->nt);
     if (buf == NULL)
         return SF_ERR_INTERNAL;
-    memcpy(buf, hdr, hdr_len);
-    rc = aead_seal2(s, key, nonce, hdr, hdr_len, metadata, md_len, pt, pt_len,
-                    buf + hdr_len);
+    rc = sf_key_seal(k, ctr, metadata, md_len, pt, pt_len, buf, out_len);
     if (rc != SF_OK) {
         free(buf);
         return rc;
     }
     *out = buf;
-    *out_len = total;
     return SF_OK;
 }
 
@@ -582,8 +812,7 @@ sf_err sf_frame_open(const sf_suite *s, const uint8_t *key,
                      const uint8_t *metadata, size_t md_len, uint8_t **out,
                      size_t *out_len)
 {
-    uint8_t nonce[SF_NONCE_LEN];
-    size_t body_len, pt_len;
+    sf_key k;
     uint8_t *buf;
     sf_err rc;
 
@@ -591,25 +820,22 @@ sf_err sf_frame_open(const sf_suite *s, const uint8_t *key,
     *out_len = 0;
     if (s == NULL)
         return SF_ERR_UNSUPPORTED;
-    if (hdr_len > frame_len)
+    if (hdr_len > frame_len || frame_len - hdr_len < s->nt)
         return SF_ERR_MALFORMED;
-    body_len = frame_len - hdr_len;
-    if (body_len < s->nt)
-        return SF_ERR_MALFORMED;
-    pt_len = body_len - s->nt;
-    make_nonce(salt, ctr, nonce);
-    buf = malloc(pt_len ? pt_len : 1);
+    buf = alloc_out(frame_len - hdr_len - s->nt);
     if (buf == NULL)
         return SF_ERR_INTERNAL;
-    /* AAD = header bytes exactly as received, then metadata. */
-    rc = aead_open2(s, key, nonce, frame, hdr_len, metadata, md_len,
-                    frame + hdr_len, body_len, buf);
+    rc = sf_key_init_raw(&k, s, key, salt, 0);
+    if (rc == SF_OK) {
+        rc = sf_key_open(&k, frame, frame_len, hdr_len, ctr, metadata, md_len,
+                         buf, out_len);
+        sf_key_clear(&k);
+    }
     if (rc != SF_OK) {
         free(buf);
         return rc;
     }
     *out = buf;
-    *out_len = pt_len;
     return SF_OK;
 }
 
@@ -618,20 +844,38 @@ sf_err sf_encrypt(const sf_suite *s, const uint8_t *base_key, size_t base_len,
                   size_t md_len, const uint8_t *pt, size_t pt_len,
                   uint8_t **out, size_t *out_len)
 {
-    uint8_t key[SF_MAX_KEY_LEN], salt[SF_NONCE_LEN];
+    sf_key k;
     sf_err rc;
 
     *out = NULL;
     *out_len = 0;
-    if (s == NULL)
-        return SF_ERR_UNSUPPORTED;
-    rc = sf_derive(s, base_key, base_len, kid, key, salt);
-    if (rc == SF_OK)
-        rc = sf_frame_seal(s, key, salt, kid, ctr, metadata, md_len, pt,
-                           pt_len, out, out_len);
-    OPENSSL_cleanse(key, sizeof(key));
-    OPENSSL_cleanse(salt, sizeof(salt));
+    rc = sf_key_init(&k, s, base_key, base_len, kid);
+    if (rc != SF_OK)
+        return rc;
+    rc = sf_key_seal_alloc(&k, ctr, metadata, md_len, pt, pt_len, out, out_len);
+    sf_key_clear(&k);
     return rc;
+}
+
+sf_err sf_key_decrypt_alloc(sf_key *k, const uint8_t *frame, size_t frame_len,
+                            const uint8_t *metadata, size_t md_len,
+                            uint8_t **out, size_t *out_len)
+{
+    uint8_t *buf;
+    sf_err rc;
+
+    *out = NULL;
+    *out_len = 0;
+    buf = alloc_out(frame_len);
+    if (buf == NULL)
+        return SF_ERR_INTERNAL;
+    rc = sf_key_decrypt(k, frame, frame_len, metadata, md_len, buf, out_len);
+    if (rc != SF_OK) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    return SF_OK;
 }
 
 sf_err sf_decrypt(const sf_suite *s, const uint8_t *base_key, size_t base_len,
@@ -639,15 +883,16 @@ sf_err sf_decrypt(const sf_suite *s, const uint8_t *base_key, size_t base_len,
                   const uint8_t *frame, size_t frame_len, uint8_t **out,
                   size_t *out_len)
 {
-    uint8_t key[SF_MAX_KEY_LEN], salt[SF_NONCE_LEN];
     uint64_t hkid = 0, hctr = 0;
     size_t hdr_len = 0;
+    sf_key k;
     sf_err rc;
 
     *out = NULL;
     *out_len = 0;
     if (s == NULL)
         return SF_ERR_UNSUPPORTED;
+    /* The checks that need no key come first: malformed, then unknown_kid. */
     rc = sf_header_parse(frame, frame_len, &hkid, &hctr, &hdr_len);
     if (rc != SF_OK)
         return rc;
@@ -655,11 +900,11 @@ sf_err sf_decrypt(const sf_suite *s, const uint8_t *base_key, size_t base_len,
         return SF_ERR_UNKNOWN_KID;
     if (frame_len - hdr_len < s->nt)
         return SF_ERR_MALFORMED;
-    rc = sf_derive(s, base_key, base_len, kid, key, salt);
-    if (rc == SF_OK)
-        rc = sf_frame_open(s, key, salt, frame, frame_len, hdr_len, hctr,
-                           metadata, md_len, out, out_len);
-    OPENSSL_cleanse(key, sizeof(key));
-    OPENSSL_cleanse(salt, sizeof(salt));
+    rc = sf_key_init(&k, s, base_key, base_len, kid);
+    if (rc != SF_OK)
+        return rc;
+    rc = sf_key_decrypt_alloc(&k, frame, frame_len, metadata, md_len, out,
+                              out_len);
+    sf_key_clear(&k);
     return rc;
 }

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 #define SF_MAX_HEADER_LEN 17 /* 1 config byte + 8 KID bytes + 8 CTR bytes */
 #define SF_NONCE_LEN 12
 #define SF_MAX_KEY_LEN 96  /* largest Nk (suites 6-8) */
@@ -126,5 +128,59 @@ sf_err sf_frame_open(const sf_suite *s, const uint8_t *key,
                      size_t frame_len, size_t hdr_len, uint64_t ctr,
                      const uint8_t *metadata, size_t md_len, uint8_t **out,
                      size_t *out_len);
+
+/*
+ * A prepared key: sframe_key and sframe_salt for one KID, with the suite's
+ * libcrypto contexts keyed once, so that each frame costs only its AEAD.
+ * This is the fast path; sf_encrypt/sf_decrypt build one per call.
+ * Not shared between threads. sf_key_clear wipes and frees it.
+ */
+typedef struct {
+    const sf_suite *suite;
+    uint64_t kid;
+    uint8_t key[SF_MAX_KEY_LEN];
+    uint8_t salt[SF_NONCE_LEN];
+    EVP_CIPHER_CTX *seal; /* GCM encrypt, or AES-CTR (both directions) */
+    EVP_CIPHER_CTX *open; /* GCM decrypt */
+    EVP_MAC_CTX *mac;     /* CTR+HMAC: HMAC keyed with the auth key */
+} sf_key;
+
+/* Derives (section 4.4.2) and prepares the key for kid. */
+sf_err sf_key_init(sf_key *k, const sf_suite *s, const uint8_t *base_key,
+                   size_t base_len, uint64_t kid);
+/* Prepares an already derived key (s->nk bytes) and salt (NULL: zeros). */
+sf_err sf_key_init_raw(sf_key *k, const sf_suite *s, const uint8_t *key,
+                       const uint8_t *salt, uint64_t kid);
+void sf_key_clear(sf_key *k);
+
+/* Seals a frame at (k->kid, ctr) into out, which must hold
+ * SF_MAX_HEADER_LEN + pt_len + nt bytes; *out_len is the frame length. */
+sf_err sf_key_seal(sf_key *k, uint64_t ctr, const uint8_t *metadata,
+                   size_t md_len, const uint8_t *pt, size_t pt_len,
+                   uint8_t *out, size_t *out_len);
+/* The same, into a malloc'd *out. */
+sf_err sf_key_seal_alloc(sf_key *k, uint64_t ctr, const uint8_t *metadata,
+                         size_t md_len, const uint8_t *pt, size_t pt_len,
+                         uint8_t **out, size_t *out_len);
+
+/* Opens a frame whose header (hdr_len bytes, counter ctr) the caller has
+ * parsed. out must hold frame_len - hdr_len - nt bytes. */
+sf_err sf_key_open(sf_key *k, const uint8_t *frame, size_t frame_len,
+                   size_t hdr_len, uint64_t ctr, const uint8_t *metadata,
+                   size_t md_len, uint8_t *out, size_t *out_len);
+
+/* Decrypts with k installed as the only key: parse the header (malformed),
+ * the header KID must be k->kid (unknown_kid), then the body length
+ * (malformed) and the tag (auth_failed). out must hold frame_len bytes. */
+sf_err sf_key_decrypt(sf_key *k, const uint8_t *frame, size_t frame_len,
+                      const uint8_t *metadata, size_t md_len, uint8_t *out,
+                      size_t *out_len);
+/* The same, into a malloc'd *out (never NULL on success). */
+sf_err sf_key_decrypt_alloc(sf_key *k, const uint8_t *frame, size_t frame_len,
+                            const uint8_t *metadata, size_t md_len,
+                            uint8_t **out, size_t *out_len);
+
+/* Frees the calling thread's cached libcrypto algorithms (at exit). */
+void sf_cleanup(void);
 
 #endif /* SFRAME_H */

@@ -29,7 +29,9 @@ function peer(name) {
 
 function attachTransform(entry, target, options) {
   const worker = new Worker('/www/media-worker.mjs', { type: 'module' });
-  worker.onmessage = (e) => entry.records.push(e.data);
+  let markReady;
+  entry.ready = new Promise((resolve) => { markReady = resolve; });
+  worker.onmessage = (e) => (e.data.ready ? markReady() : entry.records.push(e.data));
   worker.onerror = (e) => entry.workerErrors.push(String(e.message || e.type));
   entry.worker = worker;
   target.transform = new RTCRtpScriptTransform(worker, options);
@@ -120,4 +122,14 @@ function closeAll() {
   peers.clear();
 }
 
-window.media = { startSender, setAnswer, startReceiver, stopSending, stats, takeRecords, state, closeAll };
+// Resolves once the transform's worker reads frames (true), or after `ms` without it (false).
+async function ready(name, ms = 5000) {
+  const entry = peers.get(name);
+  const waited = await Promise.race([
+    entry.ready.then(() => true),
+    new Promise((resolve) => setTimeout(() => resolve(false), ms)),
+  ]);
+  return waited;
+}
+
+window.media = { startSender, setAnswer, startReceiver, stopSending, stats, takeRecords, state, closeAll, ready };

@@ -7,15 +7,15 @@
 // Protocol with the page: {seq, lines, timeoutMs} in, {seq, lines, exited,
 // stderr} out. `lines` out are the shim's response lines, in order; fewer than
 // were sent means the shim exited or missed the deadline.
-import process, { onOutput, exitState } from './node/process.mjs';
+import process, { onOutput, exitState, feedStdin } from './node/process.mjs';
 import { Buffer } from './node/buffer.mjs';
-import { feedLine } from './node/readline.mjs';
 
 // shim.mjs uses the globals, as Node provides them.
 globalThis.process = process;
 globalThis.Buffer = Buffer;
 
 const STDERR_LINES = 20;
+const encoder = new TextEncoder();
 const output = [];
 const stderrTail = [];
 let partial = '';
@@ -42,7 +42,7 @@ const loaded = import(shimUrl).then(() => null, (e) => String((e && e.stack) || 
 async function runBatch(lines, timeoutMs) {
   const want = output.length + lines.length;
   const deadline = Date.now() + timeoutMs;
-  for (const line of lines) if (!exitState.exited) feedLine(line);
+  for (const line of lines) if (!exitState.exited) feedStdin(encoder.encode(`${line}\n`));
   while (output.length < want && !exitState.exited && Date.now() < deadline) {
     await new Promise((resolve) => {
       wake = resolve;

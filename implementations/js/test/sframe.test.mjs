@@ -151,3 +151,44 @@ test('SFrameContext: usage separation and counter exhaustion', async () => {
   await rejectsWith(last.encrypt(1n, null, h('00')), 'counter_exhausted');
   await rejectsWith(last.encrypt(1n, null, h('00')), 'counter_exhausted');
 });
+
+test('FrameKey: derived once, seals and opens every official vector, keeps no module state', async () => {
+  for (const v of sframeVectors) {
+    const s = v.cipher_suite;
+    const key = await sf.FrameKey.derive(s, h(v.base_key), v.kid);
+    assert.equal(x(key.key), v.sframe_key);
+    assert.equal(x(key.salt), v.sframe_salt);
+    assert.equal(x(await key.seal(v.ctr, h(v.metadata), h(v.pt))), v.ct, `suite ${s}`);
+    assert.equal(x(await key.decrypt(h(v.metadata), h(v.ct))), v.pt);
+    // The nonce is salt XOR CTR in the last 8 bytes (erratum 8321: a 12-byte big-endian CTR).
+    const nonce = key.nonce(v.ctr);
+    const expected = h(v.sframe_salt);
+    new DataView(expected.buffer).setBigUint64(4, new DataView(expected.buffer).getBigUint64(4) ^ v.ctr);
+    assert.equal(x(nonce), x(expected));
+    await rejectsWith(key.decrypt(h(v.metadata), await sf.encrypt(s, h(v.base_key), v.kid + 1n, 0n, null, h('00'))), 'unknown_kid');
+  }
+  assert.equal(sf.clearKeyCache, undefined); // the cache moved to the shim's adapter (shim/keycache.mjs)
+});
+
+test('hex helpers: both cases in, lowercase out, anything else invalid_argument', () => {
+  assert.equal(x(h('00ff7Fa0')), '00ff7fa0');
+  assert.equal(x(new Uint8Array(0)), '');
+  for (const bad of ['0', 'zz', '0g', ' 00', '\u0100\u0100', 12]) {
+    assert.throws(() => h(bad), (e) => e.code === 'invalid_argument', JSON.stringify(bad));
+  }
+});
+
+test('FrameKey.header and nonce equal encodeHeader and salt XOR CTR at every length boundary', async () => {
+  const ctrs = [0n, 1n, 7n, 8n, 0xffn, 0x100n, 0xffffn, 0x10000n, 0xffffffffn, 0x100000000n, (1n << 56n) - 1n,
+    1n << 56n, sf.U64_MAX - 1n, sf.U64_MAX];
+  for (const kid of [0n, 7n, 8n, 0x123n, 1n << 40n, sf.U64_MAX]) {
+    const key = await sf.FrameKey.derive(4, h('000102030405060708090a0b0c0d0e0f'), kid);
+    const salt = key.salt;
+    for (const ctr of ctrs) {
+      assert.equal(x(key.header(ctr)), x(sf.encodeHeader(kid, ctr)), `kid ${kid} ctr ${ctr}`);
+      const expected = salt.slice();
+      new DataView(expected.buffer).setBigUint64(4, new DataView(salt.buffer).getBigUint64(4) ^ ctr);
+      assert.equal(x(key.nonce(ctr)), x(expected), `nonce ctr ${ctr}`);
+    }
+  }
+});

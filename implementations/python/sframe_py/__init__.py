@@ -4,13 +4,16 @@ Pure functions and explicit state objects; no I/O, no module-level state.
 """
 
 from .aead import Aead, make_aead
-from .context import Context, Decrypted
+from .context import Context, Decrypted, KeyContext
 from .errors import (
     AuthenticationError,
     CounterExhaustedError,
     InvalidArgumentError,
     KeyUsageError,
+    LocalError,
     MalformedError,
+    NoKeyError,
+    RemoteError,
     ReplayError,
     SFrameError,
     UnknownKidError,
@@ -28,8 +31,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Aead", "AeadKind", "AuthenticationError", "CipherSuite", "Context", "CounterExhaustedError", "Decrypted",
-    "FrameKey", "Header", "InvalidArgumentError", "KeyMaterial", "KeyUsageError", "KidLayout", "MalformedError",
-    "MlsContext", "MlsFrame", "MlsKidLayout", "RatchetReceiver", "RatchetSender", "ReplayError", "ReplayWindow",
+    "FrameKey", "Header", "InvalidArgumentError", "KeyContext", "KeyMaterial", "KeyUsageError", "KidLayout",
+    "LocalError", "MalformedError", "MlsContext", "MlsFrame", "MlsKidLayout", "NoKeyError", "RatchetReceiver",
+    "RatchetSender", "RemoteError", "ReplayError", "ReplayWindow",
     "SFrameError", "SUITES", "U64_MAX", "UnknownKidError", "UnsupportedSuiteError", "decrypt",
     "derive_key_salt", "encode_header", "encrypt", "get_suite", "make_aead", "parse_header", "ratchet_forward",
     "ratchet_step",

@@ -1,12 +1,18 @@
 """The two AEAD constructions of RFC 9605 §4.5.
 
-An ``Aead`` is built once per key and reused for every frame under that key.
+Rules of this module:
+- An ``Aead`` is built once per key and reused for every frame under that key.
+- Every method takes its arguments in the RFC's order, ``AEAD.Encrypt(key, nonce,
+  aad, pt)`` (§4.4.3): nonce, aad, then plaintext or ciphertext.
+- ``seal`` and ``open`` check sizes; ``seal_unchecked`` is ``FrameKey``'s per-frame
+  path, which always passes an Nn-byte nonce, so it skips the check.
+- Tags are compared in constant time: ``hmac.compare_digest`` here, OpenSSL's
+  ``CRYPTO_memcmp`` inside cryptography's AES-GCM.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
@@ -14,15 +20,14 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .errors import AuthenticationError, InvalidArgumentError, MalformedError
+from .mac import Hmac
 from .suites import AeadKind, CipherSuite
 
 
 class Aead(Protocol):
     def seal(self, nonce: bytes, aad: bytes, plaintext: bytes) -> bytes: ...
 
-    # The per-frame path: argument order as cryptography's AEADs, no size checks
-    # (FrameKey always passes an Nn-byte nonce). Bound once, called per frame.
-    encrypt_unchecked: Callable[[bytes, bytes, bytes], bytes]
+    def seal_unchecked(self, nonce: bytes, aad: bytes, plaintext: bytes) -> bytes: ...
 
     def open(self, nonce: bytes, aad: bytes, ciphertext: bytes) -> bytes: ...
 
@@ -36,11 +41,14 @@ class AesGcm:
     def __init__(self, suite: CipherSuite, key: bytes) -> None:
         self.suite = suite
         self._gcm = AESGCM(key)
-        self.encrypt_unchecked = self._gcm.encrypt
+        self._encrypt = self._gcm.encrypt  # bound once: the per-frame path skips one lookup
 
     def seal(self, nonce: bytes, aad: bytes, plaintext: bytes) -> bytes:
         _check_nonce(self.suite, nonce)
-        return self._gcm.encrypt(nonce, plaintext, aad)
+        return self._encrypt(nonce, plaintext, aad)
+
+    def seal_unchecked(self, nonce: bytes, aad: bytes, plaintext: bytes) -> bytes:
+        return self._encrypt(nonce, plaintext, aad)  # cryptography's order: data before aad
 
     def open(self, nonce: bytes, aad: bytes, ciphertext: bytes) -> bytes:
         _check_nonce(self.suite, nonce)
@@ -57,29 +65,25 @@ class AesCtrHmac:
 
     def __init__(self, suite: CipherSuite, key: bytes) -> None:
         self.suite = suite
-        self._enc_key = bytes(key[: suite.nka])
-        self._auth_key = bytes(key[suite.nka :])
+        self._aes = algorithms.AES(bytes(key[: suite.nka]))  # checked once; each frame needs its own CTR context
+        self._mac = Hmac(suite.hash_name, bytes(key[suite.nka :]))
         self._nt_field = suite.nt.to_bytes(8, "big")
-        self.encrypt_unchecked = lambda nonce, plaintext, aad: self._seal(nonce, aad, plaintext)
 
     def _ctr(self, nonce: bytes, data: bytes) -> bytes:
         # The counter block is nonce || 0^32. cryptography increments all 128 bits where
         # the RFC's reference increments the low 32; they differ only past 2^32 blocks (64 GiB).
-        ctr = Cipher(algorithms.AES(self._enc_key), modes.CTR(nonce + b"\x00\x00\x00\x00")).encryptor()
+        ctr = Cipher(self._aes, modes.CTR(nonce + b"\x00\x00\x00\x00")).encryptor()
         return ctr.update(data) + ctr.finalize()
 
     def _tag(self, nonce: bytes, aad: bytes, ct: bytes) -> bytes:
-        mac = hmac.new(self._auth_key, digestmod=self.suite.hash_name)
-        mac.update(len(aad).to_bytes(8, "big") + len(ct).to_bytes(8, "big") + self._nt_field + nonce)
-        mac.update(aad)
-        mac.update(ct)
-        return mac.digest()[: self.suite.nt]
+        lengths = len(aad).to_bytes(8, "big") + len(ct).to_bytes(8, "big") + self._nt_field
+        return self._mac.digest(lengths, nonce, aad, ct)[: self.suite.nt]
 
     def seal(self, nonce: bytes, aad: bytes, plaintext: bytes) -> bytes:
         _check_nonce(self.suite, nonce)
-        return self._seal(nonce, aad, plaintext)
+        return self.seal_unchecked(nonce, aad, plaintext)
 
-    def _seal(self, nonce: bytes, aad: bytes, plaintext: bytes) -> bytes:
+    def seal_unchecked(self, nonce: bytes, aad: bytes, plaintext: bytes) -> bytes:
         ct = self._ctr(nonce, plaintext)
         return ct + self._tag(nonce, aad, ct)
 

@@ -17,8 +17,9 @@ already parsed to choose the key.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from .errors import CounterExhaustedError, KeyUsageError, UnknownKidError
+from .errors import CounterExhaustedError, InvalidArgumentError, KeyUsageError, NoKeyError, UnknownKidError
 from .frame import FrameKey
 from .header import U64_MAX, Header, check_u64, parse_header
 from .replay import ReplayWindow
@@ -46,6 +47,16 @@ class RecvKey:
 class Decrypted:
     header: Header
     plaintext: bytes
+
+
+class KeyContext(Protocol):
+    """What ``Context``, ``RatchetSender`` and ``RatchetReceiver`` share: encrypt under a
+    KID and decrypt a received frame. ``kid=None`` means the context's current send KID
+    (a ratchet sender's step); a plain ``Context`` has none and refuses it."""
+
+    def encrypt(self, kid: int | None, metadata: bytes, plaintext: bytes) -> bytes: ...
+
+    def decrypt_frame(self, metadata: bytes, ciphertext: bytes) -> Decrypted: ...
 
 
 class Context:
@@ -76,7 +87,7 @@ class Context:
 
     def remove_key(self, kid: int) -> None:
         if self._send.pop(kid, None) is None and self._recv.pop(kid, None) is None:
-            raise UnknownKidError(f"no key for KID {kid}")
+            raise NoKeyError(f"no key for KID {kid}")
 
     def next_ctr(self, kid: int) -> int | None:
         return self._send_key(kid).next_ctr
@@ -87,9 +98,11 @@ class Context:
         try:
             return self._send[kid]
         except KeyError:
-            raise UnknownKidError(f"no send key for KID {kid}") from None
+            raise NoKeyError(f"no send key for KID {kid}") from None
 
-    def encrypt(self, kid: int, metadata: bytes, plaintext: bytes) -> bytes:
+    def encrypt(self, kid: int | None, metadata: bytes, plaintext: bytes) -> bytes:
+        if kid is None:
+            raise InvalidArgumentError("a context has no current KID: name the send key's KID")
         send = self._send_key(kid)
         ctr = send.next_ctr
         if ctr is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .context import Context
-from .errors import InvalidArgumentError, UnknownKidError
+from .errors import InvalidArgumentError, NoKeyError, UnknownKidError
 from .header import check_u64, parse_header
 
 
@@ -96,13 +96,13 @@ class MlsContext:
 
     def remove_epoch(self, epoch: int) -> None:
         if self._epochs.pop(epoch, None) is None:
-            raise UnknownKidError(f"epoch {epoch} is not installed")
+            raise NoKeyError(f"epoch {epoch} is not installed")
 
     def _epoch(self, epoch: int) -> _Epoch:
         try:
             return self._epochs[epoch]
         except KeyError:
-            raise UnknownKidError(f"epoch {epoch} is not installed (never added, removed or evicted)") from None
+            raise NoKeyError(f"epoch {epoch} is not installed (never added, removed or evicted)") from None
 
     def encrypt(self, epoch: int, sender_index: int, context_id: int, metadata: bytes, plaintext: bytes) -> bytes:
         kid = self.layout.kid(epoch, sender_index, context_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .context import Context, Decrypted
-from .errors import InvalidArgumentError, UnknownKidError
+from .errors import InvalidArgumentError, KeyUsageError, UnknownKidError
 from .header import check_u64, parse_header
 from .kdf import hkdf_expand, hkdf_extract
 from .suites import CipherSuite
@@ -25,9 +25,13 @@ def ratchet_step(suite: CipherSuite, base_key: bytes) -> bytes:
     return hkdf_expand(suite.hash_name, hkdf_extract(suite.hash_name, b"", bytes(base_key)), RATCHET_LABEL, suite.nh)
 
 
+# More steps than this are refused (PROTOCOL.md, ratchet_derive): 10^12 would never answer.
+MAX_RATCHET_STEPS = 1 << 16
+
+
 def ratchet_forward(suite: CipherSuite, base_key: bytes, steps: int) -> bytes:
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
-        raise InvalidArgumentError(f"steps must be an integer >= 0, got {steps!r}")
+    if not isinstance(steps, int) or isinstance(steps, bool) or not 0 <= steps <= MAX_RATCHET_STEPS:
+        raise InvalidArgumentError(f"steps must be an integer 0..{MAX_RATCHET_STEPS}, got {steps!r}")
     for _ in range(steps):
         base_key = ratchet_step(suite, base_key)
     return bytes(base_key)
@@ -84,7 +88,8 @@ class RatchetSender:
         self.context.add_send_key(self.kid, self._base_key)
         return self.kid
 
-    def encrypt(self, metadata: bytes, plaintext: bytes, kid: int | None = None) -> bytes:
+    def encrypt(self, kid: int | None, metadata: bytes, plaintext: bytes) -> bytes:
+        """Encrypt under the current step (``kid=None``). Naming an old step's KID is NoKeyError."""
         return self.context.encrypt(self.kid if kid is None else kid, metadata, plaintext)
 
     def decrypt_frame(self, metadata: bytes, ciphertext: bytes) -> Decrypted:
@@ -114,6 +119,9 @@ class RatchetReceiver:
     def steps(self) -> list[int]:
         """The kept steps, oldest first."""
         return sorted(self._window.keys)
+
+    def encrypt(self, kid: int | None, metadata: bytes, plaintext: bytes) -> bytes:
+        raise KeyUsageError("a ratchet receiver holds only receive keys")
 
     def _kept(self, bits: int) -> int | None:
         return next((s for s in self._window.keys if s % self.layout.modulus == bits), None)

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 from .errors import InvalidArgumentError, ReplayError
 
+# Larger windows are refused (PROTOCOL.md, replay): the bitmap is an int of N bits.
+MAX_REPLAY_WINDOW = 1 << 16
+
 
 @dataclass
 class ReplayWindow:
@@ -21,8 +24,9 @@ class ReplayWindow:
     seen: int = 0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.size, int) or isinstance(self.size, bool) or self.size < 1:
-            raise InvalidArgumentError(f"replay window size must be an integer >= 1, got {self.size!r}")
+        if not isinstance(self.size, int) or isinstance(self.size, bool) or not 1 <= self.size <= MAX_REPLAY_WINDOW:
+            raise InvalidArgumentError(f"replay window size must be an integer 1..{MAX_REPLAY_WINDOW}, "
+                                       f"got {self.size!r}")
 
     def check(self, ctr: int) -> None:
         """Raise ReplayError when ``ctr`` must not be accepted; never changes the window."""

@@ -24,7 +24,7 @@ def ctr_truncated_to_32_bits(self, ctr):
 
 def seal_with_ctr_truncated(self, ctr, metadata, plaintext):
     header = self.header(ctr)
-    return header + self.aead.encrypt_unchecked(ctr_truncated_to_32_bits(self, ctr), plaintext, header + metadata)
+    return header + self.aead.seal_unchecked(ctr_truncated_to_32_bits(self, ctr), header + metadata, plaintext)
 
 
 def seal_without_metadata(self, ctr, metadata, plaintext):

@@ -12,7 +12,7 @@ import pytest
 from harness.cli import main
 from tests.conftest import ROOT
 
-SHIM = f"cmd:{sys.executable} {ROOT / 'tests' / 'fixtures' / 'bitflip_shim.py'} 4"
+SHIM = f"cmd:{sys.executable} {ROOT / 'tests' / 'fixtures' / 'bitflip_shim.py'} 4"  # calls itself sframe-py
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +28,12 @@ def test_report_directory(report):
     assert {p.name for p in report.iterdir()} == {"results.json", "junit.xml", "index.html", "matrix.svg",
                                                   "matrix.png"}
     doc = json.loads((report / "results.json").read_text())
-    assert [r["implementation"]["name"] for r in doc["runs"]] == ["python", SHIM]
+    # An unnamed cmd: program is called by the name it gives in hello; its spec is kept to start it again.
+    assert [r["implementation"]["name"] for r in doc["runs"]] == ["python", "sframe-py"]
+    assert doc["runs"][1]["implementation"]["spec"] == SHIM
+    assert doc["matrix"]["implementations"] == ["python", "sframe-py"]
     assert doc["exit_code"] == 1 and doc["matrix"]["gate"]["new_failures"]
-    bad = [c for c in doc["runs"][1]["cases"] if c["result"] == "fail"]
+    bad = [c for c in doc["runs"][1]["cases"] if c["grade"] == "fail"]
     assert [c["id"] for c in bad] == ["rfc9605/sframe/suite-4/encrypt"]
 
 
@@ -39,7 +42,11 @@ def test_junit_has_cases_and_cells(report):
     suites = {s.get("name"): s for s in root.findall("testsuite")}
     assert "sframe-interop-matrix" in suites
     matrix = suites["sframe-interop-matrix"]
-    assert int(matrix.get("tests")) == 32 and int(matrix.get("failures")) == 3
+    cells = json.loads((report / "results.json").read_text())["matrix"]["cells"]
+    stateless = [c for c in cells if "kind" not in c]  # the stateful cells (kind context, ratchet, ...) follow
+    assert len(stateless) == 32 and sum(c["grade"] == "fail" for c in stateless) == 3
+    assert int(matrix.get("tests")) == len(cells) > 32
+    assert int(matrix.get("failures")) == sum(c["grade"] == "fail" for c in cells)
 
 
 def test_html_is_self_contained_and_cites_requirements(report):
@@ -79,7 +86,9 @@ def test_merge_combines_jobs(tmp_path):
     assert main(["merge", str(a), str(b), "--out", str(tmp_path / "merged")]) == 0
     doc = json.loads((tmp_path / "merged" / "latest" / "results.json").read_text())
     assert len(doc["runs"]) == 1 and doc["runs"][0]["summary"]["total"] == 289
-    assert [c["key"] for c in doc["matrix"]["cells"]] == ["python->python/suite-1"]
+    assert [c["key"] for c in doc["matrix"]["cells"]] == ["python->python/suite-1"] + [
+        f"python->python/{kind}/suite-1" for kind in ("context", "ratchet", "mls", "replay")]
+    assert len(doc["matrix"]["ratchet_kat"]["entries"]) == 3  # python's key after 1, 2 and 10 steps
     assert (tmp_path / "merged" / "latest" / "index.html").exists()
 
 
@@ -116,7 +125,7 @@ def test_fuzz_findings_appear_in_the_report(tmp_path):
         "impl": "medooze", "property": "roundtrip", "violation": "wrong-plaintext", "message": "CTR 2^32"}}))
     found = findings(root)
     assert found["difffuzz"]["seed"] == 3 and found["properties"][0]["violation"] == "wrong-plaintext"
-    html = render({**document([]), "fuzz": found})
+    html = render(document([], extra={"fuzz": found}))
     assert 'id="fuzz"' in html and "python -m harness replay fuzz/findings/difffuzz/x.json --impl c" in html
     assert "wrong-plaintext" in html
     (root / "difffuzz" / "index.json").write_text("{half written")
@@ -132,10 +141,10 @@ def test_media_results_appear_in_the_report_and_fail_the_gate():
                 "problems": [], "ok": True}
     media = {"browser": {"browser": "Chrome/156", "launch_seconds": 0.7}, "native_sframe": "not available",
              "scenarios": [scenario], "interop": {"browser-js": {"python": "40/40"}}, "total_seconds": 3.1, "ok": True}
-    doc = apply_gate({**document([]), "media": media})
+    doc = apply_gate(document([], extra={"media": media}))
     html = render(doc)
     assert 'id="media"' in html and "sent 41, captured 40" in html and "python 40, c 40" in html
-    assert doc["exit_code"] == 0
+    assert doc.exit_code == 0
     broken = {**media, "ok": False, "scenarios": [{**scenario, "ok": False, "problems": ["3 frames lost"]}]}
-    doc = apply_gate({**document([]), "media": broken})
-    assert doc["exit_code"] == 1 and "3 frames lost" in render(doc)
+    doc = apply_gate(document([], extra={"media": broken}))
+    assert doc.exit_code == 1 and "3 frames lost" in render(doc)

@@ -6,6 +6,7 @@ from sframe_py import (
     KeyUsageError,
     MlsContext,
     MlsKidLayout,
+    NoKeyError,
     UnknownKidError,
     encode_header,
     parse_header,
@@ -62,9 +63,9 @@ def test_eviction_of_the_epoch_with_the_same_low_bits():
     old = ctx.encrypt(1, 3, 0, b"", b"old")
     ctx.add_epoch(5, OTHER_KEY)
     assert ctx.epochs == [2, 3, 4, 5]
-    with pytest.raises(UnknownKidError):
+    with pytest.raises(NoKeyError):
         ctx.encrypt(1, 3, 0, b"", b"")
-    with pytest.raises(UnknownKidError):
+    with pytest.raises(NoKeyError):
         ctx.remove_epoch(1)
     receiver = MlsContext(4, 2, 6)
     receiver.add_epoch(1, BASE_KEY)
@@ -93,12 +94,14 @@ def test_rewritten_kid_fails_and_leaves_no_key_behind():
 def test_unknown_and_removed_epochs():
     ctx = MlsContext(4, 4, 6)
     ctx.add_epoch(14, BASE_KEY)
-    with pytest.raises(UnknownKidError):
+    with pytest.raises(NoKeyError):  # local misuse: encrypting in an epoch never added
         ctx.encrypt(15, 3, 0, b"", b"")
     ctx.remove_epoch(14)
-    with pytest.raises(UnknownKidError):
+    with pytest.raises(NoKeyError):
         ctx.encrypt(14, 3, 0, b"", b"")
-    with pytest.raises(UnknownKidError):
+    with pytest.raises(NoKeyError):
+        ctx.remove_epoch(14)
+    with pytest.raises(UnknownKidError):  # remote: a received frame for an epoch not installed
         ctx.decrypt(b"", _epoch_14_frame())
 
 

@@ -5,6 +5,7 @@ from sframe_py import (
     InvalidArgumentError,
     KeyUsageError,
     KidLayout,
+    NoKeyError,
     RatchetReceiver,
     RatchetSender,
     UnknownKidError,
@@ -52,12 +53,12 @@ def _frame(step: int, bits: int = 2, ctr: int = 0, generation: int = 3) -> bytes
 def test_sender_ratchets_and_restarts_its_counter():
     tx = RatchetSender(4, KEY, 3, 2)
     assert tx.kid == 12
-    assert tx.encrypt(b"", b"\x00") == _frame(0)
-    assert tx.encrypt(b"", b"\x00") == _frame(0, ctr=1)
+    assert tx.encrypt(None, b"", b"\x00") == _frame(0)
+    assert tx.encrypt(None, b"", b"\x00") == _frame(0, ctr=1)
     assert tx.advance() == 13 and tx.step == 1
-    assert tx.encrypt(b"", b"\x01") == _frame(1)
-    with pytest.raises(UnknownKidError):
-        tx.encrypt(b"", b"", kid=12)
+    assert tx.encrypt(None, b"", b"\x01") == _frame(1)
+    with pytest.raises(NoKeyError):  # the old step's KID: the caller's mistake, not the network's
+        tx.encrypt(12, b"", b"")
     with pytest.raises(KeyUsageError):
         tx.decrypt_frame(b"", _frame(1))
 

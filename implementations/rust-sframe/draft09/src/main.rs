@@ -6,12 +6,14 @@
 
 use sframe::{
     error::SframeError,
-    frame::{EncryptedFrameView, MediaFrame},
+    frame::{EncryptedFrameView, MediaFrame, MediaFrameView},
     header::SframeHeader,
     key::{DecryptionKey, EncryptionKey},
     CipherSuiteVariant,
 };
-use sframe_wire::{dec, hex, Failure, Fields, Hello, Outcome, Request, Shim};
+use sframe_wire::{
+    dec, hex, Failure, Fields, FrameBench, FrameSpec, Hello, Opener, Outcome, RawAead, Request, RingGcm, Sealer, Shim,
+};
 
 /// The `sframe` version pinned in Cargo.toml.
 const SFRAME_VERSION: &str = "0.7.3";
@@ -58,6 +60,74 @@ impl Shim for Draft09Shim {
             "decode_header" => decode_header(request),
             _ => Err(Failure::unsupported(format!("op {op:?} is not offered by sframe {SFRAME_VERSION}'s public API"))),
         }
+    }
+
+    fn frames(&self) -> Option<&dyn FrameBench> {
+        Some(self)
+    }
+}
+
+/// `bench`/`timing` through `encrypt_into`/`decrypt_into` with one reused buffer.
+impl FrameBench for Draft09Shim {
+    fn sealer<'a>(&self, spec: &FrameSpec<'a>, derive_each: bool) -> Result<Box<dyn Sealer + 'a>, Failure> {
+        let suite = cipher_suite(spec.suite)?;
+        let key = EncryptionKey::derive_from(suite, spec.kid, spec.base_key).map_err(classify)?;
+        Ok(Box::new(DraftSealer { suite, base_key: spec.base_key, kid: spec.kid, metadata: spec.metadata, key, derive_each, buf: Vec::new() }))
+    }
+
+    fn opener<'a>(&self, spec: &FrameSpec<'a>, derive_each: bool) -> Result<Box<dyn Opener + 'a>, Failure> {
+        let suite = cipher_suite(spec.suite)?;
+        let key = DecryptionKey::derive_from(suite, spec.kid, spec.base_key).map_err(classify)?;
+        Ok(Box::new(DraftOpener { suite, base_key: spec.base_key, kid: spec.kid, metadata: spec.metadata, key, derive_each, buf: Vec::new() }))
+    }
+
+    fn raw_aead(&self, suite: u64, key: &[u8]) -> Result<Box<dyn RawAead>, Failure> {
+        Ok(Box::new(RingGcm::new(suite, key)?))
+    }
+}
+
+struct DraftSealer<'a> {
+    suite: CipherSuiteVariant,
+    base_key: &'a [u8],
+    kid: u64,
+    metadata: &'a [u8],
+    key: EncryptionKey,
+    derive_each: bool,
+    buf: Vec<u8>,
+}
+
+impl Sealer for DraftSealer<'_> {
+    fn seal(&mut self, ctr: u64, plaintext: &[u8]) -> Result<&[u8], Failure> {
+        if self.derive_each {
+            self.key = EncryptionKey::derive_from(self.suite, self.kid, self.base_key).map_err(classify)?;
+        }
+        MediaFrameView::with_meta_data(ctr, plaintext, self.metadata).encrypt_into(&self.key, &mut self.buf).map_err(classify)?;
+        // encrypt_into sizes the buffer to metadata then the SFrame ciphertext.
+        Ok(&self.buf[self.metadata.len()..])
+    }
+}
+
+struct DraftOpener<'a> {
+    suite: CipherSuiteVariant,
+    base_key: &'a [u8],
+    kid: u64,
+    metadata: &'a [u8],
+    key: DecryptionKey,
+    derive_each: bool,
+    buf: Vec<u8>,
+}
+
+impl Opener for DraftOpener<'_> {
+    fn open(&mut self, frame: &[u8]) -> Result<&[u8], Failure> {
+        if self.derive_each {
+            self.key = DecryptionKey::derive_from(self.suite, self.kid, self.base_key).map_err(classify)?;
+        }
+        let view = EncryptedFrameView::try_with_meta_data(frame, self.metadata).map_err(classify)?;
+        let opened = view.decrypt_into(&mut self.key, &mut self.buf).map_err(classify)?;
+        // `payload()` borrows the view, not the buffer: find the payload in the buffer.
+        let (addr, len) = (opened.payload().as_ptr() as usize, opened.payload().len());
+        let at = addr - self.buf.as_ptr() as usize;
+        Ok(&self.buf[at..at + len])
     }
 }
 

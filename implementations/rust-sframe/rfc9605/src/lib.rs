@@ -7,12 +7,12 @@
 use sframe::{
     crypto::{Kdf, Ratcheting},
     error::SframeError,
-    frame::{EncryptedFrameView, MediaFrame, SingleUseCounter},
+    frame::{EncryptedFrameView, MediaFrame, MediaFrameView, SingleUseCounter},
     header::SframeHeader,
     key::{DecryptionKey, EncryptionKey},
     CipherSuite,
 };
-use sframe_wire::{dec, hex, Failure, Fields, Hello, Outcome, Request, Shim};
+use sframe_wire::{dec, hex, Failure, FrameBench, FrameSpec, Fields, Hello, Opener, Outcome, RawAead, Request, Sealer, Shim};
 
 #[cfg(not(any(feature = "ring", feature = "openssl", feature = "rust-crypto")))]
 compile_error!("build with exactly one of the features ring, openssl, rust-crypto");
@@ -91,6 +91,137 @@ impl Shim for RfcShim {
             "ratchet_derive" => ratchet_derive(request),
             _ => Err(Failure::unsupported(format!("op {op:?} is not offered by the sframe crate's public API"))),
         }
+    }
+
+    fn frames(&self) -> Option<&dyn FrameBench> {
+        Some(self)
+    }
+}
+
+/// `bench`/`timing` through the crate's fastest public path: keys derived
+/// once (`derive_from`), frames sealed and opened into one reused buffer
+/// (`encrypt_into`, `decrypt_into`).
+impl FrameBench for RfcShim {
+    fn sealer<'a>(&self, spec: &FrameSpec<'a>, derive_each: bool) -> Result<Box<dyn Sealer + 'a>, Failure> {
+        let suite = cipher_suite(spec.suite)?;
+        let key = EncryptionKey::derive_from(suite, spec.kid, spec.base_key).map_err(classify)?;
+        Ok(Box::new(CrateSealer { suite, base_key: spec.base_key, kid: spec.kid, metadata: spec.metadata, key, derive_each, buf: Vec::new() }))
+    }
+
+    fn opener<'a>(&self, spec: &FrameSpec<'a>, derive_each: bool) -> Result<Box<dyn Opener + 'a>, Failure> {
+        let suite = cipher_suite(spec.suite)?;
+        let key = DecryptionKey::derive_from(suite, spec.kid, spec.base_key).map_err(classify)?;
+        Ok(Box::new(CrateOpener { suite, base_key: spec.base_key, kid: spec.kid, metadata: spec.metadata, key, derive_each, buf: Vec::new() }))
+    }
+
+    fn raw_aead(&self, suite: u64, key: &[u8]) -> Result<Box<dyn RawAead>, Failure> {
+        backend_aead(suite, key)
+    }
+}
+
+struct CrateSealer<'a> {
+    suite: CipherSuite,
+    base_key: &'a [u8],
+    kid: u64,
+    metadata: &'a [u8],
+    key: EncryptionKey,
+    derive_each: bool,
+    buf: Vec<u8>,
+}
+
+impl Sealer for CrateSealer<'_> {
+    fn seal(&mut self, ctr: u64, plaintext: &[u8]) -> Result<&[u8], Failure> {
+        if self.derive_each {
+            self.key = EncryptionKey::derive_from(self.suite, self.kid, self.base_key).map_err(classify)?;
+        }
+        let frame = MediaFrameView::try_with_meta_data(&mut SingleUseCounter::new(ctr), plaintext, self.metadata)
+            .map_err(classify)?;
+        Ok(frame.encrypt_into(&self.key, &mut self.buf).map_err(classify)?.sframe_cipher_text())
+    }
+}
+
+struct CrateOpener<'a> {
+    suite: CipherSuite,
+    base_key: &'a [u8],
+    kid: u64,
+    metadata: &'a [u8],
+    key: DecryptionKey,
+    derive_each: bool,
+    buf: Vec<u8>,
+}
+
+impl Opener for CrateOpener<'_> {
+    fn open(&mut self, frame: &[u8]) -> Result<&[u8], Failure> {
+        if self.derive_each {
+            self.key = DecryptionKey::derive_from(self.suite, self.kid, self.base_key).map_err(classify)?;
+        }
+        let view = EncryptedFrameView::try_with_meta_data(frame, self.metadata).map_err(classify)?;
+        Ok(view.decrypt_into(&self.key, &mut self.buf).map_err(classify)?.payload())
+    }
+}
+
+/// The backend's own AES-GCM, keyed once: the physical limit for `bench`'s aead mode.
+#[cfg(feature = "ring")]
+fn backend_aead(suite: u64, key: &[u8]) -> Result<Box<dyn RawAead>, Failure> {
+    Ok(Box::new(sframe_wire::RingGcm::new(suite, key)?))
+}
+
+#[cfg(feature = "openssl")]
+fn backend_aead(suite: u64, key: &[u8]) -> Result<Box<dyn RawAead>, Failure> {
+    use openssl::{cipher::Cipher, cipher_ctx::CipherCtx};
+    struct Gcm {
+        ctx: CipherCtx,
+        buf: Vec<u8>,
+    }
+    impl RawAead for Gcm {
+        fn seal(&mut self, nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Result<&[u8], Failure> {
+            let fail = |e: openssl::error::ErrorStack| Failure::new("internal", format!("openssl: {e}"));
+            self.buf.resize(plaintext.len() + 16, 0);
+            self.ctx.encrypt_init(None, None, Some(nonce)).map_err(fail)?;
+            self.ctx.cipher_update(aad, None).map_err(fail)?;
+            let n = self.ctx.cipher_update(plaintext, Some(&mut self.buf)).map_err(fail)?;
+            self.ctx.cipher_final(&mut self.buf[n..]).map_err(fail)?;
+            let (body, tag) = self.buf.split_at_mut(plaintext.len());
+            let _ = body;
+            self.ctx.tag(tag).map_err(fail)?;
+            Ok(&self.buf)
+        }
+    }
+    let cipher = match suite {
+        4 => Cipher::aes_128_gcm(),
+        5 => Cipher::aes_256_gcm(),
+        _ => return Err(Failure::unsupported(format!("aead mode: no raw AEAD for suite {suite} here"))),
+    };
+    let mut ctx = CipherCtx::new().map_err(|e| Failure::new("internal", format!("openssl: {e}")))?;
+    ctx.encrypt_init(Some(cipher), Some(key), None).map_err(|e| Failure::new("internal", format!("openssl: {e}")))?;
+    Ok(Box::new(Gcm { ctx, buf: Vec::new() }))
+}
+
+#[cfg(feature = "rust-crypto")]
+fn backend_aead(suite: u64, key: &[u8]) -> Result<Box<dyn RawAead>, Failure> {
+    use aes_gcm::{aead::Nonce, AeadInOut, Aes128Gcm, Aes256Gcm, KeyInit};
+    struct Gcm<A> {
+        cipher: A,
+        buf: Vec<u8>,
+    }
+    impl<A: AeadInOut> RawAead for Gcm<A> {
+        fn seal(&mut self, nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Result<&[u8], Failure> {
+            self.buf.clear();
+            self.buf.extend_from_slice(plaintext);
+            let nonce = Nonce::<A>::try_from(&nonce[..]).map_err(|_| Failure::invalid("nonce length"))?;
+            let tag = self
+                .cipher
+                .encrypt_inout_detached(&nonce, aad, self.buf.as_mut_slice().into())
+                .map_err(|_| Failure::new("internal", "aes-gcm seal failed"))?;
+            self.buf.extend_from_slice(tag.as_slice());
+            Ok(&self.buf)
+        }
+    }
+    let bad = |_| Failure::invalid("wrong key length");
+    match suite {
+        4 => Ok(Box::new(Gcm { cipher: Aes128Gcm::new_from_slice(key).map_err(bad)?, buf: Vec::new() })),
+        5 => Ok(Box::new(Gcm { cipher: Aes256Gcm::new_from_slice(key).map_err(bad)?, buf: Vec::new() })),
+        _ => Err(Failure::unsupported(format!("aead mode: no raw AEAD for suite {suite} here"))),
     }
 }
 

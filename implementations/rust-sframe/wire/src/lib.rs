@@ -1,21 +1,27 @@
 //! The harness wire protocol v1 (harness/PROTOCOL.md), shared by the shims.
 //!
-//! This crate knows JSON lines, field encodings and error classes; it knows
-//! nothing about SFrame. Each shim implements [`Shim`] by calling the `sframe`
-//! crate, so every byte of SFrame output comes from the crate under test.
+//! This crate knows the framings (JSON lines, and binary-v1 when `hello`
+//! negotiates it), field encodings, error classes and the `bench`/`timing`
+//! loops; it knows nothing about SFrame. Each shim implements [`Shim`] by
+//! calling the `sframe` crate, so every byte of SFrame output comes from the
+//! crate under test.
 
 use std::cell::RefCell;
 use std::io::{self, BufRead, Write};
 use std::panic::{self, AssertUnwindSafe};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub use serde_json::json;
 
-pub const PROTOCOL_VERSION: u64 = 1;
+pub mod bench;
+mod field;
+pub mod framing;
 
-/// Result fields of a successful response (binary fields already hex strings).
-pub type Fields = Map<String, Value>;
+pub use bench::{FrameBench, FrameSpec, Opener, RawAead, RingGcm, Sealer};
+pub use field::{dec, hex, Field, Fields, Request};
+
+pub const PROTOCOL_VERSION: u64 = 1;
 
 /// An `ok: false` answer: one of the protocol's error classes and a human message.
 #[derive(Debug)]
@@ -40,7 +46,8 @@ impl Failure {
 
 pub type Outcome = Result<Fields, Failure>;
 
-/// What `hello` announces.
+/// What `hello` announces. `bench` and `timing` are added to the
+/// capabilities when the shim has a [`FrameBench`].
 pub struct Hello {
     pub name: &'static str,
     pub version: String,
@@ -48,64 +55,15 @@ pub struct Hello {
     pub capabilities: Vec<&'static str>,
 }
 
-/// An implementation behind the protocol. `hello` and `shutdown` are answered
-/// by [`serve`]; every other op, core or not, goes to `handle`.
+/// An implementation behind the protocol. `hello`, `shutdown`, `bench` and
+/// `timing` are answered by [`serve`]; every other op goes to `handle`.
 pub trait Shim {
     fn hello(&self) -> Hello;
     fn handle(&mut self, op: &str, request: &Request) -> Outcome;
-}
-
-/// The fields of one request, with typed accessors that turn a missing or
-/// badly encoded field into `invalid_argument`, as the protocol asks.
-pub struct Request<'a> {
-    fields: &'a Map<String, Value>,
-}
-
-impl Request<'_> {
-    fn get(&self, name: &str) -> Result<&Value, Failure> {
-        self.fields.get(name).ok_or_else(|| Failure::invalid(format!("missing field {name:?}")))
+    /// The crate's frame operations for `bench` and `timing`; None: unsupported.
+    fn frames(&self) -> Option<&dyn FrameBench> {
+        None
     }
-
-    pub fn bytes(&self, name: &str) -> Result<Vec<u8>, Failure> {
-        let text = self
-            .get(name)?
-            .as_str()
-            .ok_or_else(|| Failure::invalid(format!("field {name:?} must be a hex string")))?;
-        hex::decode(text).map_err(|e| Failure::invalid(format!("field {name:?}: {e}")))
-    }
-
-    /// A u64 field: a decimal string, because JSON numbers lose precision above 2^53.
-    pub fn u64(&self, name: &str) -> Result<u64, Failure> {
-        let text = self
-            .get(name)?
-            .as_str()
-            .ok_or_else(|| Failure::invalid(format!("field {name:?} must be a decimal string")))?;
-        // u64::from_str alone would also take a leading '+'.
-        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Failure::invalid(format!("field {name:?} is not a decimal string: {text:.40}")));
-        }
-        text.parse().map_err(|_| Failure::invalid(format!("field {name:?} is outside 0..2^64-1")))
-    }
-
-    /// A cipher suite code point (a JSON integer).
-    pub fn suite(&self) -> Result<u64, Failure> {
-        self.get("suite")?.as_u64().ok_or_else(|| Failure::invalid("field \"suite\" must be a non-negative integer"))
-    }
-
-    /// A small non-negative integer field such as `steps`.
-    pub fn count(&self, name: &str) -> Result<u64, Failure> {
-        self.get(name)?.as_u64().ok_or_else(|| Failure::invalid(format!("field {name:?} must be a non-negative integer")))
-    }
-}
-
-/// Hex for a binary result field.
-pub fn hex(bytes: impl AsRef<[u8]>) -> Value {
-    Value::String(hex::encode(bytes))
-}
-
-/// Decimal string for a u64 result field.
-pub fn dec(value: u64) -> Value {
-    Value::String(value.to_string())
 }
 
 thread_local! {
@@ -130,38 +88,116 @@ fn install_panic_hook() {
     }));
 }
 
-fn error_response(id: Value, failure: Failure) -> Value {
-    json!({"id": id, "ok": false, "error": failure.class, "message": failure.message})
+fn error_fields(failure: Failure) -> Vec<(String, Field)> {
+    vec![
+        ("ok".into(), Field::Bool(false)),
+        ("error".into(), Field::Str(failure.class.into())),
+        ("message".into(), Field::Str(failure.message)),
+    ]
 }
 
-/// Answers one line. The second value says whether to exit afterwards (shutdown).
-fn answer(shim: &mut dyn Shim, line: &[u8]) -> (Value, bool) {
+/// A response: the id (as it came), then `ok` and the result or error fields.
+struct Response {
+    id: Field,
+    fields: Vec<(String, Field)>,
+}
+
+impl Response {
+    fn error(id: Field, failure: Failure) -> Self {
+        Self { id, fields: error_fields(failure) }
+    }
+
+    fn to_json(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        map.insert("id".into(), self.id.to_json());
+        for (name, value) in &self.fields {
+            map.insert(name.clone(), value.to_json());
+        }
+        Value::Object(map)
+    }
+
+    fn write(&self, binary: bool, out: &mut Vec<u8>) {
+        if binary {
+            let mut fields: Vec<(&str, &Field)> = vec![("id", &self.id)];
+            fields.extend(self.fields.iter().map(|(n, v)| (n.as_str(), v)));
+            framing::encode(out, &fields);
+        } else {
+            serde_json::to_writer(&mut *out, &self.to_json()).expect("writing to a Vec");
+            out.push(b'\n');
+        }
+    }
+}
+
+/// Parses one JSON line into a request, or the error answer for it.
+fn parse_line(line: &[u8]) -> Result<Request, Response> {
     let message: Value = match serde_json::from_slice(line) {
         Ok(message) => message,
         // No id can be echoed from a line that is not JSON.
-        Err(e) => return (error_response(Value::Null, Failure::invalid(format!("not JSON: {e}"))), false),
+        Err(e) => return Err(Response::error(Field::Json(Value::Null), Failure::invalid(format!("not JSON: {e}")))),
     };
     let Value::Object(fields) = message else {
-        return (error_response(Value::Null, Failure::invalid("not a JSON object")), false);
+        return Err(Response::error(Field::Json(Value::Null), Failure::invalid("not a JSON object")));
     };
-    let id = fields.get("id").cloned().unwrap_or(Value::Null);
-    let Some(op) = fields.get("op").and_then(Value::as_str) else {
-        return (error_response(id, Failure::invalid("missing field \"op\"")), false);
-    };
-    let request = Request { fields: &fields };
-    let outcome = match op {
-        "hello" => {
-            let hello = shim.hello();
-            Ok(Map::from_iter([
-                ("name".into(), json!(hello.name)),
-                ("version".into(), json!(hello.version)),
-                ("protocol".into(), json!(PROTOCOL_VERSION)),
-                ("suites".into(), json!(hello.suites)),
-                ("capabilities".into(), json!(hello.capabilities)),
-            ]))
+    Ok(Request::from_json(fields))
+}
+
+fn parse_frame(payload: &[u8]) -> Result<Request, Response> {
+    let decoded = framing::decode(payload);
+    match decoded.error {
+        None => Ok(Request::from_fields(decoded.fields)),
+        Some(e) => {
+            let id = Request::from_fields(decoded.fields).field("id").cloned().unwrap_or(Field::Json(Value::Null));
+            Err(Response::error(id, Failure::invalid(e)))
         }
-        "shutdown" => Ok(Map::new()),
-        _ => match panic::catch_unwind(AssertUnwindSafe(|| shim.handle(op, &request))) {
+    }
+}
+
+/// What answering a request changes in the loop.
+#[derive(Default)]
+struct Effects {
+    stop: bool,
+    binary: bool,
+}
+
+fn hello_fields(shim: &dyn Shim, request: &Request, effects: &mut Effects) -> Fields {
+    let hello = shim.hello();
+    let mut capabilities = hello.capabilities;
+    if shim.frames().is_some() {
+        capabilities.extend(["bench", "timing"]);
+    }
+    let mut fields = Fields::from_iter([
+        ("name".into(), Field::Str(hello.name.into())),
+        ("version".into(), Field::Str(hello.version)),
+        ("protocol".into(), Field::Int(PROTOCOL_VERSION as i64)),
+        ("suites".into(), Field::Json(json!(hello.suites))),
+        ("capabilities".into(), Field::Json(json!(capabilities))),
+    ]);
+    let offered = matches!(request.field("framings"), Some(Field::Json(Value::Array(list)))
+        if list.iter().any(|f| f.as_str() == Some(framing::NAME)));
+    if offered {
+        fields.insert("framing", Field::Str(framing::NAME.into()));
+        effects.binary = true;
+    }
+    fields
+}
+
+/// Answers one request.
+fn answer(shim: &mut dyn Shim, request: &Request, effects: &mut Effects) -> Response {
+    let id = request.field("id").cloned().unwrap_or(Field::Json(Value::Null));
+    let Some(Field::Str(op)) = request.field("op") else {
+        return Response::error(id, Failure::invalid("missing field \"op\""));
+    };
+    let outcome = match op.as_str() {
+        "hello" => Ok(hello_fields(shim, request, effects)),
+        "shutdown" => {
+            effects.stop = true;
+            Ok(Fields::new())
+        }
+        _ => match panic::catch_unwind(AssertUnwindSafe(|| match (op.as_str(), shim.frames()) {
+            ("bench", Some(frames)) => bench::bench(frames, request),
+            ("timing", Some(frames)) => bench::timing(frames, request),
+            _ => shim.handle(op, request),
+        })) {
             Ok(outcome) => outcome,
             Err(_) => {
                 let text = LAST_PANIC.with(|last| last.borrow_mut().take()).unwrap_or_else(|| "panic".into());
@@ -169,43 +205,67 @@ fn answer(shim: &mut dyn Shim, line: &[u8]) -> (Value, bool) {
             }
         },
     };
-    let response = match outcome {
-        Ok(mut result) => {
-            result.insert("id".into(), id);
-            result.insert("ok".into(), Value::Bool(true));
-            Value::Object(result)
+    match outcome {
+        Ok(result) => {
+            let mut fields = vec![("ok".to_string(), Field::Bool(true))];
+            fields.extend(result.0);
+            Response { id, fields }
         }
-        Err(failure) => error_response(id, failure),
-    };
-    (response, op == "shutdown")
+        Err(failure) => Response::error(id, failure),
+    }
 }
 
-/// Serves requests from stdin until EOF or `shutdown`, one response line per
-/// request line, in order.
+/// Serves requests from stdin until EOF or `shutdown`, one response per
+/// request, in order: JSON lines, then binary-v1 frames once `hello` has
+/// negotiated them. Answers are flushed when no further input is buffered.
 pub fn serve(shim: &mut dyn Shim) -> io::Result<()> {
     install_panic_hook();
     let stdin = io::stdin();
-    let mut input = stdin.lock();
-    let mut output = io::BufWriter::new(io::stdout().lock());
-    let mut line = Vec::new();
+    let mut input = io::BufReader::with_capacity(1 << 16, stdin.lock());
+    let mut output = io::stdout().lock();
+    let (mut binary, mut message, mut out) = (false, Vec::new(), Vec::new());
     loop {
-        line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
-            return output.flush();
+        message.clear();
+        let parsed = if binary {
+            match framing::read_frame(&mut input, &mut message) {
+                Ok(Some(())) => parse_frame(&message),
+                Ok(None) => break,
+                Err(e) => {
+                    output.write_all(&out)?;
+                    output.flush()?;
+                    eprintln!("sframe-wire: {e}");
+                    return Err(e);
+                }
+            }
+        } else {
+            if input.read_until(b'\n', &mut message)? == 0 {
+                break;
+            }
+            // A blank line carries no request, so it gets no response (which would
+            // shift every later answer onto the wrong request).
+            if message.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            parse_line(&message)
+        };
+        let mut effects = Effects::default();
+        let response = match parsed {
+            Ok(request) => answer(shim, &request, &mut effects),
+            Err(response) => response,
+        };
+        response.write(binary, &mut out);
+        binary |= effects.binary;
+        if effects.stop || input.buffer().is_empty() {
+            output.write_all(&out)?;
+            output.flush()?;
+            out.clear();
         }
-        // A blank line carries no request, so it gets no response (which would
-        // shift every later answer onto the wrong request).
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let (response, stop) = answer(shim, &line);
-        serde_json::to_writer(&mut output, &response)?;
-        output.write_all(b"\n")?;
-        output.flush()?;
-        if stop {
+        if effects.stop {
             return Ok(());
         }
     }
+    output.write_all(&out)?;
+    output.flush()
 }
 
 #[cfg(test)]
@@ -226,7 +286,11 @@ mod tests {
     }
 
     fn reply(shim: &mut dyn Shim, line: &str) -> Value {
-        answer(shim, line.as_bytes()).0
+        let response = match parse_line(line.as_bytes()) {
+            Ok(request) => answer(shim, &request, &mut Effects::default()),
+            Err(response) => response,
+        };
+        response.to_json()
     }
 
     #[test]
@@ -255,11 +319,11 @@ mod tests {
 
     #[test]
     fn u64_fields_take_only_plain_decimal_strings() {
-        let fields: Map<String, Value> = serde_json::from_str(
+        let fields: serde_json::Map<String, Value> = serde_json::from_str(
             r#"{"a":"18446744073709551615","b":"18446744073709551616","c":"+1","d":7,"e":"","f":"0x10"}"#,
         )
         .unwrap();
-        let request = Request { fields: &fields };
+        let request = Request::from_json(fields);
         assert_eq!(request.u64("a").unwrap(), u64::MAX);
         for name in ["b", "c", "d", "e", "f", "missing"] {
             assert_eq!(request.u64(name).unwrap_err().class, "invalid_argument", "{name}");
