@@ -61,42 +61,39 @@ $(ACTIONLINT): | $(STAMP)
 # Rust implementations are skipped with one line, except on CI, where that fails.
 CARGO    ?= $(or $(shell command -v cargo 2>/dev/null),$(wildcard $(HOME)/.cargo/bin/cargo))
 RUST_DIR := implementations/rust-sframe
+RUST_COV_FLAGS = -C passes=sancov-module -C llvm-args=-sanitizer-coverage-level=3 \
+	-C llvm-args=-sanitizer-coverage-trace-pc-guard -C llvm-args=-sanitizer-coverage-trace-compares \
+	-C link-arg=$(abspath $(RUST_DIR)/target-cov/afl_shm_coverage.o)
+OPENMLS_DIR := implementations/openmls-group
 
-.PHONY: rust
-rust:
+# The targets that need cargo, each with what it leaves unbuilt without it.
+CARGO_TARGETS    := rust rust-cov openmls
+UNBUILT_rust     := the Rust implementations (rust-*) are
+UNBUILT_rust-cov := rust-ring-cov is
+UNBUILT_openmls  := the OpenMLS group driver is
+.PHONY: $(CARGO_TARGETS)
+
 ifeq ($(CARGO),)
-	@echo "cargo not installed: the Rust implementations (rust-*) are not built"; [ -z "$$CI" ]
+$(CARGO_TARGETS):
+	@echo "cargo not installed: $(UNBUILT_$@) not built"; [ -z "$$CI" ]
 else
+rust:
 	cd $(RUST_DIR) && for backend in ring openssl rust-crypto; do \
 		$(CARGO) build --release --locked --quiet -p sframe-rfc9605-shim --no-default-features --features $$backend || exit 1; \
 	done
 	cd $(RUST_DIR) && $(CARGO) build --release --locked --quiet -p sframe-draft09-shim
 	cd $(RUST_DIR) && $(CARGO) build --release --locked --quiet -p sframe-1x-shim
-endif
 
-RUST_COV_FLAGS = -C passes=sancov-module -C llvm-args=-sanitizer-coverage-level=3 \
-	-C llvm-args=-sanitizer-coverage-trace-pc-guard -C llvm-args=-sanitizer-coverage-trace-compares \
-	-C link-arg=$(abspath $(RUST_DIR)/target-cov/afl_shm_coverage.o)
-.PHONY: rust-cov
 rust-cov:
-ifeq ($(CARGO),)
-	@echo "cargo not installed: rust-ring-cov is not built"; [ -z "$$CI" ]
-else
 	mkdir -p $(RUST_DIR)/target-cov
 	clang -O2 -c $(COV_RUNTIME) -o $(RUST_DIR)/target-cov/afl_shm_coverage.o
 	cd $(RUST_DIR) && RUSTFLAGS="$(RUST_COV_FLAGS)" $(CARGO) build --release --locked --quiet \
 		-p sframe-rfc9605-shim --no-default-features --features ring --target-dir target-cov --bin sframe-rust-ring
-endif
 
 # implementations/openmls-group: the OpenMLS (crates.io openmls 0.9.2) group driver of the two-stack MLS test
 # (tests/harness/engine/test_mls_two_stacks.py). Its own Cargo.lock and target dir, so it never unifies
 # features with the sframe shims.
-OPENMLS_DIR := implementations/openmls-group
-.PHONY: openmls
 openmls:
-ifeq ($(CARGO),)
-	@echo "cargo not installed: the OpenMLS group driver is not built"; [ -z "$$CI" ]
-else
 	cd $(OPENMLS_DIR) && $(CARGO) build --release --locked --quiet
 endif
 

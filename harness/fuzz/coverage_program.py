@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -71,10 +71,12 @@ RATCHET_BITS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 64, 65)
 
 
 class Reader:
-    """Reads a record body; past its end every field reads as zero or empty."""
+    """Reads a record body; past its end every field reads as zero or empty. A kind of field is read by
+    one method here and written back by the Writer method of the same name (``u8`` for the bounded ones)."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, plan: Plan) -> None:
         self.data = data
+        self.plan = plan
         self.pos = 0
 
     def take(self, n: int) -> bytes:
@@ -97,6 +99,34 @@ class Reader:
         out = self.data[self.pos:self.pos + n]
         self.pos += n
         return out
+
+    def flag(self) -> bool:
+        return bool(self.u8() & 1)
+
+    def suite(self) -> int:
+        return self.plan.suite(self.u8())
+
+    def key(self) -> bytes:
+        return key_field(self.blob())
+
+    def mutation(self) -> str:
+        return MUTATIONS[self.u8() % len(MUTATIONS)]
+
+    def steps(self) -> int:
+        """Ratchet steps, bounded (module rules)."""
+        return self.u8() % (MAX_RATCHET_STEPS + 1)
+
+    def kid_bits(self) -> int:
+        """An MLS KID layout's bit count: 0 to 65, so 64 and 65 (invalid with any other field) occur."""
+        return self.u8() % 66
+
+    def replay(self) -> int | None:
+        """0: no replay window; 255: window 0 (invalid); else that window. None where not every
+        implementation has the ``replay`` capability (the byte is read all the same)."""
+        raw = self.u8()
+        if not self.plan.has("replay"):
+            return None
+        return None if raw == 0 else (0 if raw == 255 else raw)
 
 
 class Writer:
@@ -126,6 +156,34 @@ class Writer:
         self.out.append(len(value))
         self.out += value
         return self
+
+    def flag(self, value: bool) -> Writer:
+        return self.u8(int(value))
+
+    def key(self, value: bytes) -> Writer:
+        return self.blob(key_raw(value))
+
+    def mutation(self, value: str) -> Writer:
+        return self.u8(MUTATIONS.index(value))
+
+    def replay(self, window: int | None) -> Writer:
+        return self.u8(0 if window is None else (255 if window == 0 else window))
+
+
+@dataclass(frozen=True)
+class Field:
+    """One kind of record field: how it reads and how it is written back in canonical form."""
+
+    read: Callable[[Reader], Any]
+    write: Callable[[Writer, Any], Writer]
+
+
+U8, U16, U64 = Field(Reader.u8, Writer.u8), Field(Reader.u16, Writer.u16), Field(Reader.u64, Writer.u64)
+BLOB, FLAG, KEY = Field(Reader.blob, Writer.blob), Field(Reader.flag, Writer.flag), Field(Reader.key, Writer.key)
+SUITE, MUTATION = Field(Reader.suite, Writer.suite), Field(Reader.mutation, Writer.mutation)
+STEPS, KID_BITS = Field(Reader.steps, Writer.u8), Field(Reader.kid_bits, Writer.u8)
+REPLAY = Field(Reader.replay, Writer.replay)
+Layout = tuple[tuple[str, Field], ...]  # (field name, its kind), in body order
 
 
 def key_field(raw: bytes) -> bytes:
@@ -161,115 +219,87 @@ def join_records(items: Sequence[tuple[int, bytes]]) -> bytes:
 
 @dataclass(frozen=True)
 class Op:
-    """One record. ``kind`` is its tag's meaning; subclasses list their fields in wire order."""
+    """One record. ``kind`` is its tag's meaning; ``wire`` names its fields in body order, each with its
+    kind. An op whose body is not its fields one after the other (a flags byte that says whether a field
+    counts) overrides ``read`` and ``write`` instead."""
 
     kind: ClassVar[str] = ""
     # Capabilities every implementation needs ("a|b": either one).
     needs: ClassVar[tuple[str, ...]] = ()
     creates: ClassVar[bool] = False  # a context-creating op (the first batch)
+    wire: ClassVar[Layout] = ()
 
     def write(self, w: Writer) -> None:
-        raise NotImplementedError
+        for name, spec in self.wire:
+            spec.write(w, getattr(self, name))
 
     @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        raise NotImplementedError
+    def read(cls, r: Reader) -> Op:
+        return cls(**{name: spec.read(r) for name, spec in cls.wire})
 
 
 @dataclass(frozen=True)
 class Stateless(Op):
-    """An op that is exactly one difffuzz recipe."""
+    """An op that is exactly one difffuzz recipe (of op ``kind``): ``wire`` names the recipe's fields
+    the body holds; the others keep Recipe's defaults."""
 
     recipe: Recipe = field(default_factory=lambda: Recipe("encrypt"))
+
+    def write(self, w: Writer) -> None:
+        for name, spec in self.wire:
+            spec.write(w, getattr(self.recipe, name))
+
+    @classmethod
+    def read(cls, r: Reader) -> Op:
+        return cls(Recipe(cls.kind, **{name: spec.read(r) for name, spec in cls.wire}))
 
 
 @dataclass(frozen=True)
 class EncryptOp(Stateless):
     kind = "encrypt"
-
-    @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        suite, kid, ctr = plan.suite(r.u8()), r.u64(), r.u64()
-        return cls(Recipe("encrypt", suite, key_field(r.blob()), kid, ctr, r.blob(), r.blob()))
-
-    def write(self, w: Writer) -> None:
-        x = self.recipe
-        w.suite(x.suite).u64(x.kid).u64(x.ctr).blob(key_raw(x.base_key)).blob(x.metadata).blob(x.plaintext)
+    wire = (("suite", SUITE), ("kid", U64), ("ctr", U64), ("base_key", KEY), ("metadata", BLOB),
+            ("plaintext", BLOB))
 
 
 @dataclass(frozen=True)
 class DecryptOp(Stateless):
     kind = "decrypt"
-
-    @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        suite, kid, ctr, mutation, position = plan.suite(r.u8()), r.u64(), r.u64(), r.u8(), r.u16()
-        key, metadata, plaintext, data = key_field(r.blob()), r.blob(), r.blob(), r.blob()
-        return cls(Recipe("decrypt", suite, key, kid, ctr, metadata, plaintext, MUTATIONS[mutation % len(MUTATIONS)],
-                          position, data))
-
-    def write(self, w: Writer) -> None:
-        x = self.recipe
-        w.suite(x.suite).u64(x.kid).u64(x.ctr).u8(MUTATIONS.index(x.mutation)).u16(x.position)
-        w.blob(key_raw(x.base_key)).blob(x.metadata).blob(x.plaintext).blob(x.data)
+    wire = (("suite", SUITE), ("kid", U64), ("ctr", U64), ("mutation", MUTATION), ("position", U16),
+            ("base_key", KEY), ("metadata", BLOB), ("plaintext", BLOB), ("data", BLOB))
 
 
 @dataclass(frozen=True)
 class EncodeHeaderOp(Stateless):
     kind = "encode_header"
     needs = ("encode_header",)
-
-    @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        return cls(Recipe("encode_header", kid=r.u64(), ctr=r.u64()))
-
-    def write(self, w: Writer) -> None:
-        w.u64(self.recipe.kid).u64(self.recipe.ctr)
+    wire = (("kid", U64), ("ctr", U64))
 
 
 @dataclass(frozen=True)
 class DecodeHeaderOp(Stateless):
     kind = "decode_header"
     needs = ("decode_header",)
-
-    @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        return cls(Recipe("decode_header", data=r.blob()))
-
-    def write(self, w: Writer) -> None:
-        w.blob(self.recipe.data)
+    wire = (("data", BLOB),)
 
 
 @dataclass(frozen=True)
 class RatchetDeriveOp(Op):
     kind = "ratchet_derive"
     needs = ("ratchet|ratchet_derive",)
+    wire = (("suite", SUITE), ("steps", STEPS), ("base_key", KEY))
     suite: int = 4
     steps: int = 0
     base_key: bytes = KEYS[0]
-
-    @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        return cls(plan.suite(r.u8()), r.u8() % (MAX_RATCHET_STEPS + 1), key_field(r.blob()))
-
-    def write(self, w: Writer) -> None:
-        w.suite(self.suite).u8(self.steps).blob(key_raw(self.base_key))
 
 
 @dataclass(frozen=True)
 class DeriveOp(Op):
     kind = "derive"
     needs = ("derive",)
+    wire = (("suite", SUITE), ("kid", U64), ("base_key", KEY))
     suite: int = 4
     kid: int = 0
     base_key: bytes = KEYS[0]
-
-    @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        return cls(plan.suite(r.u8()), r.u64(), key_field(r.blob()))
-
-    def write(self, w: Writer) -> None:
-        w.suite(self.suite).u64(self.kid).blob(key_raw(self.base_key))
 
 
 @dataclass(frozen=True)
@@ -289,8 +319,8 @@ class AeadOp(Op):
     plaintext: bytes = b""
 
     @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        flags, suite, flip = r.u8(), plan.suite(r.u8()), r.u16()
+    def read(cls, r: Reader) -> Op:
+        flags, suite, flip = r.u8(), r.suite(), r.u16()
         return cls(bool(flags & 1), bool(flags & 2), suite, flip, r.blob(), r.blob(), r.blob(), r.blob())
 
     def write(self, w: Writer) -> None:
@@ -317,30 +347,14 @@ class AeadOp(Op):
         return {"suite": self.suite, "key": key, "nonce": nonce, "aad": self.aad, "ciphertext": bytes(sealed)}
 
 
-def _replay(raw: int) -> int | None:
-    """0: no replay window; 255: window 0 (invalid); else that window."""
-    return None if raw == 0 else (0 if raw == 255 else raw)
-
-
-def _replay_raw(window: int | None) -> int:
-    return 0 if window is None else (255 if window == 0 else window)
-
-
 @dataclass(frozen=True)
 class ContextNewOp(Op):
     kind = "context_new"
     needs = ("context",)
     creates = True
+    wire = (("suite", SUITE), ("replay_window", REPLAY))
     suite: int = 4
     replay_window: int | None = None
-
-    @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        suite, replay = plan.suite(r.u8()), r.u8()
-        return cls(suite, _replay(replay) if plan.has("replay") else None)
-
-    def write(self, w: Writer) -> None:
-        w.suite(self.suite).u8(_replay_raw(self.replay_window))
 
 
 @dataclass(frozen=True)
@@ -358,15 +372,15 @@ class RatchetNewOp(Op):
     base_key: bytes = KEYS[0]
 
     @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        flags, suite, generation, bits, step = r.u8(), plan.suite(r.u8()), r.u64(), r.u8(), r.u8()
+    def read(cls, r: Reader) -> Op:
+        flags, suite, generation, bits, step = r.u8(), r.suite(), r.u64(), r.u8(), r.u8()
         return cls(bool(flags & 1), suite, generation, RATCHET_BITS[bits % len(RATCHET_BITS)],
-                   step if flags & 1 else 0, key_field(r.blob()))
+                   step if flags & 1 else 0, r.key())
 
     def write(self, w: Writer) -> None:
         w.u8(int(self.receiver)).suite(self.suite).u64(self.generation).u8(RATCHET_BITS.index(self.bits))
         w.u8(self.step)
-        w.blob(key_raw(self.base_key))
+        w.key(self.base_key)
 
 
 @dataclass(frozen=True)
@@ -374,24 +388,18 @@ class MlsNewOp(Op):
     kind = "mls_context_new"
     needs = ("mls",)
     creates = True
+    wire = (("suite", SUITE), ("epoch_bits", KID_BITS), ("sender_bits", KID_BITS), ("replay_window", REPLAY))
     suite: int = 4
     epoch_bits: int = 2
     sender_bits: int = 4
     replay_window: int | None = None
-
-    @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        suite, e, s, replay = plan.suite(r.u8()), r.u8() % 66, r.u8() % 66, r.u8()
-        return cls(suite, e, s, _replay(replay) if plan.has("replay") else None)
-
-    def write(self, w: Writer) -> None:
-        w.suite(self.suite).u8(self.epoch_bits).u8(self.sender_bits).u8(_replay_raw(self.replay_window))
 
 
 @dataclass(frozen=True)
 class OnContext(Op):
     """An op on the ``context``-th context created before it (index into the program's creations)."""
 
+    wire: ClassVar[Layout] = (("context", U8),)
     context: int = 0
 
 
@@ -405,27 +413,21 @@ class AddKeyOp(OnContext):
     base_key: bytes = KEYS[0]
 
     @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
+    def read(cls, r: Reader) -> Op:
         context, flags, kid, next_ctr = r.u8(), r.u8(), r.u64(), r.u64()
-        return cls(context, kid, bool(flags & 1), next_ctr if flags & 2 else None, key_field(r.blob()))
+        return cls(context, kid, bool(flags & 1), next_ctr if flags & 2 else None, r.key())
 
     def write(self, w: Writer) -> None:
         w.u8(self.context).u8(int(self.send) | (2 if self.next_ctr is not None else 0)).u64(self.kid)
-        w.u64(self.next_ctr or 0).blob(key_raw(self.base_key))
+        w.u64(self.next_ctr or 0).key(self.base_key)
 
 
 @dataclass(frozen=True)
 class RemoveKeyOp(OnContext):
     kind = "context_remove_key"
     needs = ("context",)
+    wire = (*OnContext.wire, ("kid", U64))
     kid: int = 0
-
-    @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        return cls(r.u8(), r.u64())
-
-    def write(self, w: Writer) -> None:
-        w.u8(self.context).u64(self.kid)
 
 
 @dataclass(frozen=True)
@@ -439,7 +441,7 @@ class ContextEncryptOp(OnContext):
     plaintext: bytes = b""
 
     @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
+    def read(cls, r: Reader) -> Op:
         context, flags, kid = r.u8(), r.u8(), r.u64()
         return cls(context, None if flags & 1 else kid, r.blob(), r.blob())
 
@@ -467,31 +469,24 @@ class ContextDecryptOp(OnContext):
     frame: FrameSpec = field(default_factory=lambda: FrameSpec(Recipe("decrypt")))
 
     @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        context, flags, step, kid, ctr, context_id = r.u8(), r.u8(), r.u8(), r.u64(), r.u64(), r.u64()
-        mutation, position = MUTATIONS[r.u8() % len(MUTATIONS)], r.u16()
-        key, metadata, plaintext, data = key_field(r.blob()), r.blob(), r.blob(), r.blob()
+    def read(cls, r: Reader) -> Op:
+        context, derived, step, kid, ctr, context_id = r.u8(), r.flag(), r.steps(), r.u64(), r.u64(), r.u64()
+        mutation, position = r.mutation(), r.u16()
+        key, metadata, plaintext, data = r.key(), r.blob(), r.blob(), r.blob()
         recipe = Recipe("decrypt", 4, key, kid, ctr, metadata, plaintext, mutation, position, data)
-        return cls(context, FrameSpec(recipe, bool(flags & 1), step % (MAX_RATCHET_STEPS + 1), context_id))
+        return cls(context, FrameSpec(recipe, derived, step, context_id))
 
     def write(self, w: Writer) -> None:
         f, x = self.frame, self.frame.recipe
-        w.u8(self.context).u8(int(f.derived)).u8(f.step).u64(x.kid).u64(x.ctr).u64(f.context_id)
-        w.u8(MUTATIONS.index(x.mutation)).u16(x.position)
-        w.blob(key_raw(x.base_key)).blob(x.metadata).blob(x.plaintext).blob(x.data)
+        w.u8(self.context).flag(f.derived).u8(f.step).u64(x.kid).u64(x.ctr).u64(f.context_id)
+        w.mutation(x.mutation).u16(x.position)
+        w.key(x.base_key).blob(x.metadata).blob(x.plaintext).blob(x.data)
 
 
 @dataclass(frozen=True)
 class AdvanceOp(OnContext):
     kind = "ratchet_advance"
     needs = ("ratchet",)
-
-    @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        return cls(r.u8())
-
-    def write(self, w: Writer) -> None:
-        w.u8(self.context)
 
 
 @dataclass(frozen=True)
@@ -500,17 +495,10 @@ class EpochOp(OnContext):
 
     kind = "mls_epoch"
     needs = ("mls",)
+    wire = (*OnContext.wire, ("remove", FLAG), ("epoch", U64), ("secret", KEY))
     remove: bool = False
     epoch: int = 0
     secret: bytes = KEYS[0]
-
-    @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        context, flags, epoch = r.u8(), r.u8(), r.u64()
-        return cls(context, bool(flags & 1), epoch, key_field(r.blob()))
-
-    def write(self, w: Writer) -> None:
-        w.u8(self.context).u8(int(self.remove)).u64(self.epoch).blob(key_raw(self.secret))
 
 
 @dataclass(frozen=True)
@@ -520,29 +508,16 @@ class MlsEncryptOp(OnContext):
     epoch: int = 0
     sender_index: int = 0
     context_id: int = 0
+    wire = (*OnContext.wire, ("epoch", U64), ("sender_index", U64), ("context_id", U64), ("metadata", BLOB),
+            ("plaintext", BLOB))
     metadata: bytes = b""
     plaintext: bytes = b""
-
-    @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        return cls(r.u8(), r.u64(), r.u64(), r.u64(), r.blob(), r.blob())
-
-    def write(self, w: Writer) -> None:
-        w.u8(self.context).u64(self.epoch).u64(self.sender_index).u64(self.context_id)
-        w.blob(self.metadata).blob(self.plaintext)
 
 
 @dataclass(frozen=True)
 class FreeOp(OnContext):
     kind = "context_free"
     needs = ("context|ratchet|mls",)
-
-    @classmethod
-    def read(cls, r: Reader, plan: Plan) -> Op:
-        return cls(r.u8())
-
-    def write(self, w: Writer) -> None:
-        w.u8(self.context)
 
 
 # The tag of a record is its index here, modulo the kinds the campaign's implementations all support.
@@ -584,7 +559,7 @@ class Plan:  # not slotted: cached_property stores in __dict__
 
     def decode(self, data: bytes) -> list[Op]:
         kinds = self.kinds
-        return [kinds[tag % len(kinds)].read(Reader(body), self) for tag, body in records(data[:MAX_INPUT])]
+        return [kinds[tag % len(kinds)].read(Reader(body, self)) for tag, body in records(data[:MAX_INPUT])]
 
     def encode(self, ops: Sequence[Op]) -> bytes:
         items = []

@@ -10,6 +10,8 @@
 
 #include "bench.h"
 
+#include "bigendian.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -140,8 +142,8 @@ static int raw_seal(raw_aead *r, const uint8_t nonce[12], const uint8_t *aad,
         size_t k, tag_len = 0;
         uint64_t v[3] = {aad_len, pt_len, s->nt};
         memcpy(iv, nonce, 12);
-        for (k = 0; k < 24; k++)
-            lens[k] = (uint8_t)(v[k / 8] >> (56 - 8 * (k % 8)));
+        for (k = 0; k < 3; k++)
+            be_put(lens + 8 * k, v[k], 8);
         if (EVP_EncryptInit_ex(r->ctx, NULL, NULL, NULL, iv) != 1 ||
             (pt_len && EVP_EncryptUpdate(r->ctx, out, &outl, pt, (int)pt_len) != 1) ||
             EVP_MAC_init(r->mac, NULL, 0, NULL) != 1 ||
@@ -181,9 +183,7 @@ static sf_err bench_aead(const sf_bench_in *in, uint64_t *elapsed,
     }
     t0 = now_ns();
     for (i = 0; i < in->count; i++) {
-        int k;
-        for (k = 0; k < 8; k++) /* nonce i, 12-byte big-endian */
-            nonce[11 - k] = (uint8_t)(i >> (8 * k));
+        be_put(nonce + 4, i, 8); /* nonce i, 12-byte big-endian (the first 4 stay 0) */
         if (!raw_seal(&r, nonce, in->metadata, in->md_len, in->plaintext,
                       in->pt_len, buf)) {
             rc = SF_ERR_INTERNAL;

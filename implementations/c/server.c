@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "bench.h"
+#include "bigendian.h"
 #include "json.h"
 #include "request.h"
 #include "sfctx.h"
@@ -408,11 +409,13 @@ static int op_context_remove_key(const wmsg *m, const args *a, wresp *r, req_err
     return ctx_result(sf_ctx_remove_key(ctx_of(a), a->u[A_KID]), e);
 }
 
-/* The fields of a stateful encryption's answer: the frame, its KID and CTR. */
-static int answer_sealed(sf_err rc, uint8_t *out, size_t out_len, uint64_t kid,
-                         uint64_t ctr, wresp *r, req_err *e)
+/* The fields of a stateful encryption's or decryption's answer: the frame
+ * ("ciphertext") or what it held ("plaintext"), and the frame's KID and CTR. */
+static int answer_framed(sf_err rc, uint8_t *out, size_t out_len,
+                         const char *field, uint64_t kid, uint64_t ctr,
+                         wresp *r, req_err *e)
 {
-    if (!answer_buf(rc, out, out_len, "ciphertext", r, e))
+    if (!answer_buf(rc, out, out_len, field, r, e))
         return 0;
     wr_u64(r, "kid", kid);
     wr_u64(r, "ctr", ctr);
@@ -431,7 +434,7 @@ static int op_context_encrypt(const wmsg *m, const args *a, wresp *r, req_err *e
                         a->b[A_METADATA].p, a->b[A_METADATA].n,
                         a->b[A_PLAINTEXT].p, a->b[A_PLAINTEXT].n, &out,
                         &out_len, &kid_used, &ctr);
-    return answer_sealed(rc, out, out_len, kid_used, ctr, r, e);
+    return answer_framed(rc, out, out_len, "ciphertext", kid_used, ctr, r, e);
 }
 
 static int op_context_decrypt(const wmsg *m, const args *a, wresp *r, req_err *e)
@@ -445,11 +448,7 @@ static int op_context_decrypt(const wmsg *m, const args *a, wresp *r, req_err *e
     rc = sf_ctx_decrypt(ctx_of(a), a->b[A_METADATA].p,
                         a->b[A_METADATA].n, a->b[A_CIPHERTEXT].p,
                         a->b[A_CIPHERTEXT].n, &out, &out_len, &kid, &ctr);
-    if (!answer_buf(rc, out, out_len, "plaintext", r, e))
-        return 0;
-    wr_u64(r, "kid", kid);
-    wr_u64(r, "ctr", ctr);
-    return 1;
+    return answer_framed(rc, out, out_len, "plaintext", kid, ctr, r, e);
 }
 
 static int op_context_free(const wmsg *m, const args *a, wresp *r, req_err *e)
@@ -553,7 +552,7 @@ static int op_mls_encrypt(const wmsg *m, const args *a, wresp *r, req_err *e)
                         a->u[A_CONTEXT_ID], a->b[A_METADATA].p,
                         a->b[A_METADATA].n, a->b[A_PLAINTEXT].p,
                         a->b[A_PLAINTEXT].n, &out, &out_len, &kid, &ctr);
-    return answer_sealed(rc, out, out_len, kid, ctr, r, e);
+    return answer_framed(rc, out, out_len, "ciphertext", kid, ctr, r, e);
 }
 
 static int op_mls_decrypt(const wmsg *m, const args *a, wresp *r, req_err *e)
@@ -636,8 +635,8 @@ static int op_timing(const wmsg *m, const args *a, wresp *r, req_err *e)
                        a->b[A_CIPHERTEXT_A].p, a->b[A_CIPHERTEXT_A].n,
                        a->b[A_CIPHERTEXT_B].p, a->b[A_CIPHERTEXT_B].n,
                        sched->p, sched->n, ticks);
-    for (k = 0; k < sched->n * 8; k++)
-        out[k] = (uint8_t)(ticks[k / 8] >> (56 - 8 * (k % 8)));
+    for (k = 0; k < sched->n; k++)
+        be_put(out + 8 * k, ticks[k], 8);
     free(ticks);
     if (rc == SF_ERR_INVALID) {
         free(out);

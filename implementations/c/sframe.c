@@ -3,6 +3,8 @@
  */
 #include "sframe.h"
 
+#include "bigendian.h"
+
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,22 +71,6 @@ static size_t min_bytes(uint64_t v)
     return n;
 }
 
-static void put_be(uint8_t *out, uint64_t v, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        out[n - 1 - i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_be(const uint8_t *in, size_t n)
-{
-    uint64_t v = 0;
-    size_t i;
-    for (i = 0; i < n; i++)
-        v = (v << 8) | in[i];
-    return v;
-}
-
 size_t sf_header_encode(uint64_t kid, uint64_t ctr,
                         uint8_t out[SF_MAX_HEADER_LEN])
 {
@@ -96,7 +82,7 @@ size_t sf_header_encode(uint64_t kid, uint64_t ctr,
     } else {
         size_t n = min_bytes(kid);
         kid_nib = (uint8_t)(0x8 | (n - 1));
-        put_be(out + pos, kid, n);
+        be_put(out + pos, kid, n);
         pos += n;
     }
     if (ctr < 8) {
@@ -104,7 +90,7 @@ size_t sf_header_encode(uint64_t kid, uint64_t ctr,
     } else {
         size_t n = min_bytes(ctr);
         ctr_nib = (uint8_t)(0x8 | (n - 1));
-        put_be(out + pos, ctr, n);
+        be_put(out + pos, ctr, n);
         pos += n;
     }
     out[0] = (uint8_t)((kid_nib << 4) | ctr_nib);
@@ -126,13 +112,13 @@ sf_err sf_header_parse(const uint8_t *in, size_t len, uint64_t *kid,
         return SF_ERR_MALFORMED;
 
     if (kid_len) {
-        *kid = get_be(in + pos, kid_len);
+        *kid = be_get(in + pos, kid_len);
         pos += kid_len;
     } else {
         *kid = (cfg >> 4) & 0x7;
     }
     if (ctr_len) {
-        *ctr = get_be(in + pos, ctr_len);
+        *ctr = be_get(in + pos, ctr_len);
         pos += ctr_len;
     } else {
         *ctr = cfg & 0x7;
@@ -220,6 +206,13 @@ typedef struct {
     size_t n;
 } sf_part;
 
+/* The AAD in the two parts RFC 9605 section 4.4.3 joins: the SFrame header
+ * as sent or received, then metadata (raw AEAD ops: the caller's AAD, then
+ * nothing). */
+typedef struct {
+    sf_part header, metadata;
+} sf_aad;
+
 /* Feeds the parts to an initialised HMAC and writes exactly nh bytes. */
 static sf_err hmac_finish(EVP_MAC_CTX *ctx, size_t nh, const sf_part *parts,
                           size_t nparts, uint8_t *out)
@@ -305,8 +298,8 @@ static size_t build_info(uint8_t *info, const char *label, uint64_t kid,
 {
     size_t l = strlen(label);
     memcpy(info, label, l);
-    put_be(info + l, kid, 8);
-    put_be(info + l + 8, suite, 2);
+    be_put(info + l, kid, 8);
+    be_put(info + l + 8, suite, 2);
     return l + 10;
 }
 
@@ -395,17 +388,23 @@ static int cipher_update(EVP_CIPHER_CTX *ctx, uint8_t *out, const uint8_t *in,
     return 1;
 }
 
-static int aad_update(EVP_CIPHER_CTX *ctx, const uint8_t *aad, size_t len)
+static int aad_part_update(EVP_CIPHER_CTX *ctx, sf_part part)
 {
-    while (len > 0) {
-        int n = (int)(len < SF_CHUNK ? len : SF_CHUNK);
+    while (part.n > 0) {
+        int n = (int)(part.n < SF_CHUNK ? part.n : SF_CHUNK);
         int outl = 0;
-        if (EVP_CipherUpdate(ctx, NULL, &outl, aad, n) != 1)
+        if (EVP_CipherUpdate(ctx, NULL, &outl, part.p, n) != 1)
             return 0;
-        aad += n;
-        len -= (size_t)n;
+        part.p += n;
+        part.n -= (size_t)n;
     }
     return 1;
+}
+
+static int aad_update(EVP_CIPHER_CTX *ctx, const sf_aad *aad)
+{
+    return aad_part_update(ctx, aad->header) &&
+           aad_part_update(ctx, aad->metadata);
 }
 
 /* Tag comparison. The real build is constant time (RFC 9605 section 4.4.4). */
@@ -516,27 +515,23 @@ static sf_err key_ctr(sf_key *k, const uint8_t *nonce, const uint8_t *in,
 
 /* Full-length HMAC tag over the section 4.5.1 MAC input. */
 static sf_err key_hmac_tag(sf_key *k, const uint8_t *nonce,
-                           const uint8_t *aad1, size_t aad1_len,
-                           const uint8_t *aad2, size_t aad2_len,
-                           const uint8_t *ct, size_t ct_len,
+                           const sf_aad *aad, const uint8_t *ct, size_t ct_len,
                            uint8_t *tag /* nh bytes */)
 {
     const sf_suite *s = k->suite;
     uint8_t lens[24];
     sf_part parts[5];
 
-    /* aad1_len + aad2_len cannot overflow: both are in-memory objects. */
-    put_be(lens, (uint64_t)(aad1_len + aad2_len), 8);
-    put_be(lens + 8, (uint64_t)ct_len, 8);
-    put_be(lens + 16, (uint64_t)s->nt, 8);
+    /* The sum cannot overflow: both parts are in-memory objects. */
+    be_put(lens, (uint64_t)(aad->header.n + aad->metadata.n), 8);
+    be_put(lens + 8, (uint64_t)ct_len, 8);
+    be_put(lens + 16, (uint64_t)s->nt, 8);
     parts[0].p = lens;
     parts[0].n = sizeof(lens);
     parts[1].p = nonce;
     parts[1].n = s->nn;
-    parts[2].p = aad1;
-    parts[2].n = aad1_len;
-    parts[3].p = aad2;
-    parts[3].n = aad2_len;
+    parts[2] = aad->header;
+    parts[3] = aad->metadata;
     parts[4].p = ct;
     parts[4].n = ct_len;
     /* A NULL key re-initialises the HMAC with the key it already holds. */
@@ -545,11 +540,8 @@ static sf_err key_hmac_tag(sf_key *k, const uint8_t *nonce,
     return hmac_finish(k->mac, s->nh, parts, 5, tag);
 }
 
-/* AAD is aad1 || aad2 (the SFrame header as sent/received, then metadata).
- * out receives pt_len + nt bytes. */
-static sf_err key_seal_nonce(sf_key *k, const uint8_t *nonce,
-                             const uint8_t *aad1, size_t aad1_len,
-                             const uint8_t *aad2, size_t aad2_len,
+/* out receives pt_len + nt bytes. */
+static sf_err key_seal_nonce(sf_key *k, const uint8_t *nonce, const sf_aad *aad,
                              const uint8_t *pt, size_t pt_len, uint8_t *out)
 {
     const sf_suite *s = k->suite;
@@ -560,16 +552,14 @@ static sf_err key_seal_nonce(sf_key *k, const uint8_t *nonce,
         uint8_t tag[SF_MAX_HASH_LEN];
         sf_err rc = key_ctr(k, nonce, pt, pt_len, out);
         if (rc == SF_OK)
-            rc = key_hmac_tag(k, nonce, aad1, aad1_len, aad2, aad2_len, out,
-                              pt_len, tag);
+            rc = key_hmac_tag(k, nonce, aad, out, pt_len, tag);
         if (rc == SF_OK)
             memcpy(out + pt_len, tag, s->nt);
         OPENSSL_cleanse(tag, sizeof(tag));
         return rc;
     }
     if (EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce) != 1 ||
-        !aad_update(ctx, aad1, aad1_len) || !aad_update(ctx, aad2, aad2_len) ||
-        !cipher_update(ctx, out, pt, pt_len) ||
+        !aad_update(ctx, aad) || !cipher_update(ctx, out, pt, pt_len) ||
         EVP_EncryptFinal_ex(ctx, out + pt_len, &outl) != 1 || outl != 0 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, (int)s->nt,
                             out + pt_len) != 1)
@@ -582,9 +572,7 @@ static sf_err key_seal_nonce(sf_key *k, const uint8_t *nonce,
  * recomputes the expected tag by sealing the decrypted body again and then
  * compares it with tag_equal's early-exit loop. */
 static sf_err planted_gcm_open(sf_key *k, const uint8_t *nonce,
-                               const uint8_t *aad1, size_t aad1_len,
-                               const uint8_t *aad2, size_t aad2_len,
-                               const uint8_t *ct, size_t body_len,
+                               const sf_aad *aad, const uint8_t *ct, size_t body_len,
                                const uint8_t *tag, uint8_t *out)
 {
     EVP_CIPHER_CTX *dec = k->open, *enc = k->seal;
@@ -595,7 +583,7 @@ static sf_err planted_gcm_open(sf_key *k, const uint8_t *nonce,
     if (EVP_DecryptInit_ex(dec, NULL, NULL, NULL, nonce) != 1 ||
         !cipher_update(dec, out, ct, body_len) ||
         EVP_EncryptInit_ex(enc, NULL, NULL, NULL, nonce) != 1 ||
-        !aad_update(enc, aad1, aad1_len) || !aad_update(enc, aad2, aad2_len))
+        !aad_update(enc, aad))
         return SF_ERR_INTERNAL;
     for (at = 0; at < body_len; at += sizeof(scratch)) {
         size_t n = body_len - at < sizeof(scratch) ? body_len - at : sizeof(scratch);
@@ -615,9 +603,7 @@ static sf_err planted_gcm_open(sf_key *k, const uint8_t *nonce,
 #endif
 
 /* ct_len includes the tag; out receives ct_len - nt bytes. */
-static sf_err key_open_nonce(sf_key *k, const uint8_t *nonce,
-                             const uint8_t *aad1, size_t aad1_len,
-                             const uint8_t *aad2, size_t aad2_len,
+static sf_err key_open_nonce(sf_key *k, const uint8_t *nonce, const sf_aad *aad,
                              const uint8_t *ct, size_t ct_len, uint8_t *out)
 {
     const sf_suite *s = k->suite;
@@ -631,8 +617,7 @@ static sf_err key_open_nonce(sf_key *k, const uint8_t *nonce,
     body_len = ct_len - s->nt;
     if (s->kind == SF_AEAD_CTR_HMAC) {
         uint8_t want[SF_MAX_HASH_LEN];
-        sf_err rc = key_hmac_tag(k, nonce, aad1, aad1_len, aad2, aad2_len, ct,
-                                 body_len, want);
+        sf_err rc = key_hmac_tag(k, nonce, aad, ct, body_len, want);
         if (rc == SF_OK && !tag_equal(want, ct + body_len, s->nt))
             rc = SF_ERR_AUTH;
         OPENSSL_cleanse(want, sizeof(want));
@@ -642,13 +627,11 @@ static sf_err key_open_nonce(sf_key *k, const uint8_t *nonce,
         return key_ctr(k, nonce, ct, body_len, out);
     }
 #ifdef SF_PLANTED_TAG_LEAK
-    return planted_gcm_open(k, nonce, aad1, aad1_len, aad2, aad2_len, ct,
-                            body_len, ct + body_len, out);
+    return planted_gcm_open(k, nonce, aad, ct, body_len, ct + body_len, out);
 #endif
     memcpy(tagbuf, ct + body_len, s->nt);
     if (EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, nonce) != 1 ||
-        !aad_update(ctx, aad1, aad1_len) || !aad_update(ctx, aad2, aad2_len) ||
-        !cipher_update(ctx, out, ct, body_len) ||
+        !aad_update(ctx, aad) || !cipher_update(ctx, out, ct, body_len) ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, (int)s->nt, tagbuf) != 1)
         return SF_ERR_INTERNAL;
     if (EVP_DecryptFinal_ex(ctx, out + body_len, &outl) != 1) {
@@ -665,12 +648,13 @@ static sf_err raw_aead(const sf_suite *s, const uint8_t *key,
                        const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
                        const uint8_t *in, size_t in_len, uint8_t *out, int seal)
 {
+    const sf_aad parts = {{aad, aad_len}, {NULL, 0}};
     sf_key k;
     sf_err rc = sf_key_init_raw(&k, s, key, NULL, 0);
     if (rc != SF_OK)
         return rc;
-    rc = seal ? key_seal_nonce(&k, nonce, aad, aad_len, NULL, 0, in, in_len, out)
-              : key_open_nonce(&k, nonce, aad, aad_len, NULL, 0, in, in_len, out);
+    rc = seal ? key_seal_nonce(&k, nonce, &parts, in, in_len, out)
+              : key_open_nonce(&k, nonce, &parts, in, in_len, out);
     sf_key_clear(&k);
     return rc;
 }
@@ -709,13 +693,13 @@ sf_err sf_key_seal(sf_key *k, uint64_t ctr, const uint8_t *metadata,
                    uint8_t *out, size_t *out_len)
 {
     uint8_t nonce[SF_NONCE_LEN];
+    sf_aad aad = {{out, 0}, {metadata, md_len}}; /* the header is written next */
     size_t hdr_len;
     sf_err rc;
 
     make_nonce(k->salt, ctr, nonce);
-    hdr_len = sf_header_encode(k->kid, ctr, out);
-    rc = key_seal_nonce(k, nonce, out, hdr_len, metadata, md_len, pt, pt_len,
-                        out + hdr_len);
+    hdr_len = aad.header.n = sf_header_encode(k->kid, ctr, out);
+    rc = key_seal_nonce(k, nonce, &aad, pt, pt_len, out + hdr_len);
     *out_len = rc == SF_OK ? hdr_len + pt_len + k->suite->nt : 0;
     return rc;
 }
@@ -724,6 +708,7 @@ sf_err sf_key_open(sf_key *k, const uint8_t *frame, size_t frame_len,
                    size_t hdr_len, uint64_t ctr, const uint8_t *metadata,
                    size_t md_len, uint8_t *out, size_t *out_len)
 {
+    const sf_aad aad = {{frame, hdr_len}, {metadata, md_len}};
     uint8_t nonce[SF_NONCE_LEN];
     sf_err rc;
 
@@ -732,8 +717,8 @@ sf_err sf_key_open(sf_key *k, const uint8_t *frame, size_t frame_len,
         return SF_ERR_MALFORMED;
     make_nonce(k->salt, ctr, nonce);
     /* AAD = header bytes exactly as received, then metadata. */
-    rc = key_open_nonce(k, nonce, frame, hdr_len, metadata, md_len,
-                        frame + hdr_len, frame_len - hdr_len, out);
+    rc = key_open_nonce(k, nonce, &aad, frame + hdr_len, frame_len - hdr_len,
+                        out);
     if (rc == SF_OK)
         *out_len = frame_len - hdr_len - k->suite->nt;
     return rc;

@@ -5,6 +5,8 @@
 
 #include "wire.h"
 
+#include "bigendian.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,15 +88,6 @@ int wmsg_from_json(wmsg *m, const char *line, size_t len, const char **err)
         }
     }
     return 1;
-}
-
-static uint64_t be_get(const uint8_t *p, size_t n)
-{
-    uint64_t v = 0;
-    size_t k;
-    for (k = 0; k < n; k++)
-        v = (v << 8) | p[k];
-    return v;
 }
 
 /* One binary-v1 field at p[*at..end); advances *at. */
@@ -231,17 +224,16 @@ int wire_json_list_has(const uint8_t *t, size_t n, const char *want)
 
 static void put_u32(jbuf *b, uint32_t v)
 {
-    char c[4] = {(char)(v >> 24), (char)(v >> 16), (char)(v >> 8), (char)v};
-    jb_raw(b, c, 4);
+    uint8_t c[4];
+    be_put(c, v, 4);
+    jb_raw(b, (const char *)c, 4);
 }
 
 static void put_u64(jbuf *b, uint64_t v)
 {
-    char c[8];
-    int k;
-    for (k = 0; k < 8; k++)
-        c[k] = (char)(v >> (56 - 8 * k));
-    jb_raw(b, c, 8);
+    uint8_t c[8];
+    be_put(c, v, 8);
+    jb_raw(b, (const char *)c, 8);
 }
 
 /* binary-v1 field head: type, name length, name. */
@@ -367,11 +359,7 @@ void wr_end(wresp *r)
     }
     if (!r->b->failed) {
         size_t n = r->b->len - r->start - 4;
-        uint8_t *at = (uint8_t *)r->b->p + r->start;
-        at[0] = (uint8_t)(n >> 24);
-        at[1] = (uint8_t)(n >> 16);
-        at[2] = (uint8_t)(n >> 8);
-        at[3] = (uint8_t)n;
+        be_put((uint8_t *)r->b->p + r->start, n, 4);
     }
 }
 

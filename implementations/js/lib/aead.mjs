@@ -133,22 +133,25 @@ export async function aeadKey(suite, key) {
   return importAeadKey(s, key);
 }
 
-/** Raw AEAD encryption with an Nk-byte key: returns ciphertext || tag. */
-export async function aeadEncrypt(suite, key, nonce, aad, plaintext) {
+/**
+ * Raw AEAD with a one-use Nk-byte key: `seal` of a plaintext (null is empty) or
+ * `open` of ciphertext || tag. Every argument is checked before the key is imported.
+ */
+async function rawAead(method, inputName, suite, key, nonce, aad, input) {
   const s = getSuite(suite);
   key = toBytes(key, 'key');
   nonce = toBytes(nonce, 'nonce');
   aad = toBytes(aad, 'aad', true);
-  plaintext = toBytes(plaintext, 'plaintext', true);
-  return (await aeadKey(s, key)).seal(nonce, aad, plaintext);
+  input = toBytes(input, inputName, method === 'seal');
+  return (await aeadKey(s, key))[method](nonce, aad, input);
+}
+
+/** Raw AEAD encryption with an Nk-byte key: returns ciphertext || tag. */
+export async function aeadEncrypt(suite, key, nonce, aad, plaintext) {
+  return rawAead('seal', 'plaintext', suite, key, nonce, aad, plaintext);
 }
 
 /** Raw AEAD decryption with an Nk-byte key of ciphertext || tag. */
 export async function aeadDecrypt(suite, key, nonce, aad, ciphertext) {
-  const s = getSuite(suite);
-  key = toBytes(key, 'key');
-  nonce = toBytes(nonce, 'nonce');
-  aad = toBytes(aad, 'aad', true);
-  ciphertext = toBytes(ciphertext, 'ciphertext');
-  return (await aeadKey(s, key)).open(nonce, aad, ciphertext);
+  return rawAead('open', 'ciphertext', suite, key, nonce, aad, ciphertext);
 }

@@ -9,17 +9,26 @@ Rules of this module:
   for a KID we hold no key for, replayed). Drop the frame and carry on; the
   library's state is unchanged.
 - Each class carries ``code``, the wire-protocol error class, so adapters map
-  errors to the protocol without a lookup table that could drift. Two classes
-  may share a code: the wire protocol names what went wrong, not whose fault it is.
+  errors to the protocol without a lookup table that could drift. A class states
+  it in its class line (``class X(LocalError, code="...")``) beside whose fault it
+  is. Two classes may share a code: the wire protocol names what went wrong, not
+  whose fault it is.
 """
 
 from __future__ import annotations
+
+from typing import Any, ClassVar
 
 
 class SFrameError(Exception):
     """Base class: every failure this library raises is one of its subclasses."""
 
-    code = "internal"
+    code: ClassVar[str] = "internal"
+
+    def __init_subclass__(cls, code: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
 
 
 class LocalError(SFrameError):
@@ -30,57 +39,39 @@ class RemoteError(SFrameError):
     """A received frame is bad; no plaintext is released and no state has changed."""
 
 
-class InvalidArgumentError(LocalError):
+class InvalidArgumentError(LocalError, code="invalid_argument"):
     """A caller-supplied value is out of range (KID >= 2^64, wrong key length, ...)."""
 
-    code = "invalid_argument"
 
-
-class UnsupportedSuiteError(LocalError):
+class UnsupportedSuiteError(LocalError, code="unsupported"):
     """The cipher suite code point is not one this library implements."""
 
-    code = "unsupported"
 
-
-class KeyUsageError(LocalError):
+class KeyUsageError(LocalError, code="key_usage"):
     """A key was used against its usage (send-only vs receive-only)."""
 
-    code = "key_usage"
 
-
-class CounterExhaustedError(LocalError):
+class CounterExhaustedError(LocalError, code="counter_exhausted"):
     """CTR 2^64-1 has been used: encrypting again would reuse a nonce."""
 
-    code = "counter_exhausted"
 
-
-class NoKeyError(LocalError):
+class NoKeyError(LocalError, code="unknown_kid"):
     """The caller named a KID (or an MLS epoch) that holds no key: encrypting under it,
     or removing it."""
 
-    code = "unknown_kid"
 
-
-class MalformedError(RemoteError):
+class MalformedError(RemoteError, code="malformed"):
     """The input cannot be parsed: empty, truncated header, or body shorter than the tag."""
 
-    code = "malformed"
 
-
-class AuthenticationError(RemoteError):
+class AuthenticationError(RemoteError, code="auth_failed"):
     """The AEAD tag did not verify. No plaintext is released."""
 
-    code = "auth_failed"
 
-
-class UnknownKidError(RemoteError):
+class UnknownKidError(RemoteError, code="unknown_kid"):
     """A received frame's KID has no receive key here."""
 
-    code = "unknown_kid"
 
-
-class ReplayError(RemoteError):
+class ReplayError(RemoteError, code="replay"):
     """An optional receiver replay window rejected the frame: its CTR was already
     accepted under this KID, or is too far behind the newest one."""
-
-    code = "replay"

@@ -35,6 +35,7 @@ import pytest
 from harness.engine.results import Results
 from tests.conftest import ROOT
 from tests.fixtures.hostile_shim import HOSTILE_HTML, MODES
+from tests.fixtures.processes import marked
 
 SHIM = ROOT / "tests" / "fixtures" / "hostile_shim.py"
 TIMEOUT = 1.0  # --timeout of every run: a hang costs this much
@@ -109,20 +110,6 @@ class Run:
     leftovers: list[int]
 
 
-def _marked(value: str) -> list[int]:
-    """Processes whose environment carries MARKER=value."""
-    needle = f"{MARKER}={value}\0".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if needle in (entry / "environ").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
-
-
 def _peak_rss(pid: int, done: threading.Event) -> int:
     """The highest VmHWM of process ``pid`` seen until ``done`` (it only grows, so the last is the peak)."""
     peak = 0
@@ -160,7 +147,7 @@ def run_mode(mode: str, base: Path) -> Run:
         time.sleep(0.2)  # a process killed just now may still be in /proc
         stderr.seek(0)
         text = stderr.read().decode(errors="replace")
-    return Run(mode, seconds, usage.ru_utime + usage.ru_stime, peak_rss, proc.returncode, text, out, _marked(mode))
+    return Run(mode, seconds, usage.ru_utime + usage.ru_stime, peak_rss, proc.returncode, text, out, marked(MARKER, mode))
 
 
 @pytest.fixture(scope="module")

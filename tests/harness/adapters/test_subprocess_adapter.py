@@ -2,6 +2,7 @@
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -15,6 +16,7 @@ from harness.engine.runner import run
 from harness.model.grading import Grade
 from harness.model.wire import Request
 from tests.conftest import ROOT
+from tests.fixtures.processes import marked
 
 SHIM = ROOT / "tests" / "fixtures" / "faulty_shim.py"
 # Six single-step cases: the shim faults on every second request it sees.
@@ -90,23 +92,26 @@ def test_binary_framing_is_negotiated_and_json_lines_stay_the_default():
         assert plain.framing == "json-lines"
 
 
+def test_the_leftover_check_sees_a_process_carrying_the_marker(tmp_path):
+    # Every "nothing is left running" assertion relies on this: a check that found nothing would pass them all.
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"],
+                            env={**os.environ, "SFRAME_MARKED_TEST": str(tmp_path)})
+    try:
+        assert marked("SFRAME_MARKED_TEST", str(tmp_path)) == [proc.pid]
+        assert marked("SFRAME_MARKED_TEST", str(tmp_path)[:-1]) == []  # the whole value, not a prefix
+    finally:
+        proc.kill()
+        proc.wait()
+    assert marked("SFRAME_MARKED_TEST", str(tmp_path)) == []
+
+
 def test_a_child_in_its_own_session_holding_stdout_is_killed(tmp_path, monkeypatch):
     with hostile("setsid-child", tmp_path, monkeypatch) as adapter:
         started = time.monotonic()
         fault, after = adapter.run([Request("encode_header", {"kid": 1, "ctr": 1}), Request("hello")])
         assert fault.fault.startswith("timeout") and after.ok and adapter.restarts == 1
         assert time.monotonic() - started < 10  # one 0.5 s timeout, a kill and a restart, on a loaded machine
-    marker = str(tmp_path).encode()
-    left = [p for p in os.listdir("/proc") if p.isdigit() and _environ_has(p, b"HOSTILE_STATE=" + marker)]
-    assert left == []
-
-
-def _environ_has(pid: str, needle: bytes) -> bool:
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            return needle + b"\0" in f.read()
-    except OSError:
-        return False
+    assert marked("HOSTILE_STATE", str(tmp_path)) == []
 
 
 def test_close_is_bounded_for_a_program_that_ignores_eof_and_sigterm(tmp_path, monkeypatch):

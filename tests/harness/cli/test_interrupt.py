@@ -24,21 +24,9 @@ import pytest
 
 from harness.adapters.browser import unavailable_reason
 from tests.conftest import ROOT
+from tests.fixtures.processes import marked
 
 MARKER = "SFRAME_INTERRUPT_RUN"
-
-
-def _marked(value: str) -> list[int]:
-    needle = f"{MARKER}={value}\0".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if needle in (entry / "environ").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
 
 
 def _complete(report: Path) -> bool:
@@ -77,7 +65,7 @@ def _run(out: Path, tmp: Path, impls: list[str], delay: float | None, tag: str) 
 
 def _check_after(out: Path, tmp: Path, tag: str) -> None:
     time.sleep(0.3)
-    assert not _marked(tag), f"{tag}: processes left"
+    assert not marked(MARKER, tag), f"{tag}: processes left"
     assert not list(tmp.iterdir()), f"{tag}: left in TMPDIR: {[p.name for p in tmp.iterdir()]}"
     latest = out / "latest"
     assert latest.is_symlink() and _complete(latest), tag

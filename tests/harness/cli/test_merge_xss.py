@@ -10,7 +10,6 @@ payloads appear as text.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 from harness.engine.results import Results
 from harness.reporters.html import render
 from tests.conftest import ROOT
+from tests.fixtures.chromium import chromium_page
 
 PAYLOAD = "<script>alert('x')</script><img src=x onerror=alert('y')>\"'><svg onload=alert('z')>"
 TRAPS = "<script>alert(1)</script>"
@@ -98,21 +98,12 @@ def test_escaping_holds_without_the_schema_checks() -> None:
 
 @pytest.mark.browser
 def test_no_script_runs_in_chromium(hostile_report: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-background-networking",
-                                          "--disable-component-update", "--disable-sync", "--no-first-run"])
-        try:
-            page = browser.new_page()
-            dialogs: list[str] = []
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            page.goto(hostile_report.as_uri())
-            page.wait_for_timeout(500)
-            active = page.evaluate("document.querySelectorAll('script, [onerror], [onload], iframe, object').length")
-            text = page.evaluate("document.body.innerText")
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(hostile_report.as_uri())
+        page.wait_for_timeout(500)
+        active = page.evaluate("document.querySelectorAll('script, [onerror], [onload], iframe, object').length")
+        text = page.evaluate("document.body.innerText")
     assert dialogs == [] and active == 0
     assert "<script>alert('x')</script>" in text  # shown, not run

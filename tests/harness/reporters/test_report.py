@@ -1,7 +1,6 @@
 """Reports people read: results.json, JUnit, index.html (checked in a real browser), merge."""
 
 import json
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -11,6 +10,7 @@ import pytest
 
 from harness.cli import main
 from tests.conftest import ROOT
+from tests.fixtures.chromium import chromium_page
 
 SHIM = f"cmd:{sys.executable} {ROOT / 'tests' / 'fixtures' / 'bitflip_shim.py'} 4"  # calls itself sframe-py
 
@@ -59,23 +59,14 @@ def test_html_is_self_contained_and_cites_requirements(report):
 
 @pytest.mark.browser
 def test_html_renders_in_headless_chromium(report, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-background-networking",
-                                          "--disable-component-update", "--disable-sync", "--no-first-run"])
-        try:
-            page = browser.new_page()
-            page.goto((report / "index.html").as_uri())
-            grid = page.locator("#matrix-suite-4")
-            assert grid.is_visible()
-            assert grid.locator("td.fail").count() == 3 and grid.locator("td.pass").count() == 1
-            assert page.locator("ol.failures li.failure").count() == 1
-            assert page.locator("#matrix-failures li.failure").count() == 3
-            page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        page.goto((report / "index.html").as_uri())
+        grid = page.locator("#matrix-suite-4")
+        assert grid.is_visible()
+        assert grid.locator("td.fail").count() == 3 and grid.locator("td.pass").count() == 1
+        assert page.locator("ol.failures li.failure").count() == 1
+        assert page.locator("#matrix-failures li.failure").count() == 3
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
 

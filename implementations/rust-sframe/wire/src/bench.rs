@@ -20,6 +20,7 @@ pub const MAX_SAMPLES: usize = 1 << 20;
 pub const CLOCK: &str = "std::time::Instant (clock_gettime CLOCK_MONOTONIC) ns";
 
 /// What a frame op needs besides the frame: suite, base key, KID, metadata.
+#[derive(Clone, Copy)]
 pub struct FrameSpec<'a> {
     pub suite: u64,
     pub base_key: &'a [u8],
@@ -37,9 +38,14 @@ pub trait Opener {
     fn open(&mut self, frame: &[u8]) -> Result<&[u8], Failure>;
 }
 
-/// The raw AEAD of the shim's crypto backend, keyed once.
+/// An AES-GCM tag: the aead mode has a limit only for the GCM suites.
+pub type Tag = [u8; 16];
+
+/// The raw AEAD of the shim's crypto backend, keyed once. It seals in place
+/// so the buffer handling around it (the same for every backend) is done
+/// once, by [`bench`].
 pub trait RawAead {
-    fn seal(&mut self, nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Result<&[u8], Failure>;
+    fn seal_in_place(&mut self, nonce: &[u8; 12], aad: &[u8], in_out: &mut [u8]) -> Result<Tag, Failure>;
 }
 
 /// A shim's frame operations. `derive_each`: derive sframe_key and salt from
@@ -78,10 +84,7 @@ pub fn sframe_key(suite: u64, base_key: &[u8], kid: u64) -> Result<Vec<u8>, Fail
 }
 
 /// ring's AES-GCM, keyed once: the raw AEAD of the ring-backed shims.
-pub struct RingGcm {
-    key: aead::LessSafeKey,
-    buf: Vec<u8>,
-}
+pub struct RingGcm(aead::LessSafeKey);
 
 impl RingGcm {
     pub fn new(suite: u64, key: &[u8]) -> Result<Self, Failure> {
@@ -91,21 +94,29 @@ impl RingGcm {
             _ => return Err(Failure::unsupported(format!("ring has no AEAD for suite {suite}"))),
         };
         let key = aead::UnboundKey::new(algorithm, key).map_err(|_| Failure::invalid("wrong key length"))?;
-        Ok(Self { key: aead::LessSafeKey::new(key), buf: Vec::new() })
+        Ok(Self(aead::LessSafeKey::new(key)))
     }
 }
 
 impl RawAead for RingGcm {
-    fn seal(&mut self, nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Result<&[u8], Failure> {
-        self.buf.clear();
-        self.buf.extend_from_slice(plaintext);
+    fn seal_in_place(&mut self, nonce: &[u8; 12], aad: &[u8], in_out: &mut [u8]) -> Result<Tag, Failure> {
         let tag = self
-            .key
-            .seal_in_place_separate_tag(aead::Nonce::assume_unique_for_key(*nonce), aead::Aad::from(aad), &mut self.buf)
+            .0
+            .seal_in_place_separate_tag(aead::Nonce::assume_unique_for_key(*nonce), aead::Aad::from(aad), in_out)
             .map_err(|_| Failure::new("internal", "ring seal failed"))?;
-        self.buf.extend_from_slice(tag.as_ref());
-        Ok(&self.buf)
+        Ok(tag.as_ref().try_into().expect("a GCM tag is 16 bytes"))
     }
+}
+
+/// One aead-mode frame into the reused `buf`: ciphertext then tag, as SFrame lays them out.
+fn seal_raw(raw: &mut dyn RawAead, ctr: u64, aad: &[u8], plaintext: &[u8], buf: &mut Vec<u8>) -> Result<(), Failure> {
+    let mut nonce = [0u8; 12];
+    nonce[4..].copy_from_slice(&ctr.to_be_bytes());
+    buf.clear();
+    buf.extend_from_slice(plaintext);
+    let tag = raw.seal_in_place(&nonce, aad, buf)?;
+    buf.extend_from_slice(&tag);
+    Ok(())
 }
 
 fn nanos(start: Instant) -> i64 {
@@ -145,15 +156,12 @@ pub fn bench(frames: &dyn FrameBench, request: &Request) -> Outcome {
         }
         "aead" => {
             let mut raw = frames.raw_aead(suite, &sframe_key(suite, &base_key, kid)?)?;
+            let mut buf = Vec::new();
             let start = Instant::now();
-            let mut nonce = [0u8; 12];
-            for i in 0..count - 1 {
-                nonce[4..].copy_from_slice(&i.to_be_bytes());
-                raw.seal(&nonce, &metadata, &plaintext)?;
+            for ctr in 0..count {
+                seal_raw(raw.as_mut(), ctr, &metadata, &plaintext, &mut buf)?;
             }
-            nonce[4..].copy_from_slice(&(count - 1).to_be_bytes());
-            let last = raw.seal(&nonce, &metadata, &plaintext)?.to_vec();
-            ("ciphertext", last, nanos(start))
+            ("ciphertext", buf, nanos(start))
         }
         _ => return Err(Failure::invalid(format!("unknown bench mode {mode:.40?}"))),
     };

@@ -1,10 +1,11 @@
 //! The harness wire protocol v1 (harness/PROTOCOL.md), shared by the shims.
 //!
 //! This crate knows the framings (JSON lines, and binary-v1 when `hello`
-//! negotiates it), field encodings, error classes and the `bench`/`timing`
-//! loops; it knows nothing about SFrame. Each shim implements [`Shim`] by
-//! calling the `sframe` crate, so every byte of SFrame output comes from the
-//! crate under test.
+//! negotiates it), field encodings, error classes, the `bench`/`timing`
+//! loops, and how the ops map onto an `sframe` release ([`SframeRelease`]);
+//! it computes no SFrame byte. Each shim implements that trait by calling
+//! its release of the `sframe` crate, so every byte of SFrame output comes
+//! from the crate under test.
 
 use std::cell::RefCell;
 use std::io::{self, BufRead, Write};
@@ -17,9 +18,11 @@ pub use serde_json::json;
 pub mod bench;
 mod field;
 pub mod framing;
+mod release;
 
-pub use bench::{FrameBench, FrameSpec, Opener, RawAead, RingGcm, Sealer};
+pub use bench::{FrameBench, FrameSpec, Opener, RawAead, RingGcm, Sealer, Tag};
 pub use field::{dec, hex, Field, Fields, Request};
+pub use release::{serve_release, within, Header, Ratchet, SframeRelease};
 
 pub const PROTOCOL_VERSION: u64 = 1;
 
@@ -268,6 +271,16 @@ pub fn serve(shim: &mut dyn Shim) -> io::Result<()> {
     output.flush()
 }
 
+/// One JSON line answered as `serve` would, for the tests of every module.
+#[cfg(test)]
+pub(crate) fn reply(shim: &mut dyn Shim, line: &str) -> Value {
+    let response = match parse_line(line.as_bytes()) {
+        Ok(request) => answer(shim, &request, &mut Effects::default()),
+        Err(response) => response,
+    };
+    response.to_json()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,14 +296,6 @@ mod tests {
         fn handle(&mut self, op: &str, _request: &Request) -> Outcome {
             panic!("crate bug on {op}")
         }
-    }
-
-    fn reply(shim: &mut dyn Shim, line: &str) -> Value {
-        let response = match parse_line(line.as_bytes()) {
-            Ok(request) => answer(shim, &request, &mut Effects::default()),
-            Err(response) => response,
-        };
-        response.to_json()
     }
 
     #[test]
