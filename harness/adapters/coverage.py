@@ -94,7 +94,13 @@ class CounterMap:
         self.address = ctypes.addressof(self._buffer)
 
     def view(self) -> np.ndarray[Any, np.dtype[np.uint8]]:
-        return np.ctypeslib.as_array((ctypes.c_uint8 * self.size).from_address(self.address))
+        # Made once (the address never changes): as_array costs more than the maximum over the map
+        # that every input does with it.
+        view: np.ndarray[Any, np.dtype[np.uint8]] | None = self.__dict__.get("_view")
+        if view is None:
+            view = self.__dict__["_view"] = np.ctypeslib.as_array(
+                (ctypes.c_uint8 * self.size).from_address(self.address))
+        return view
 
     def clear(self) -> None:
         ctypes.memset(self.address, 0, self.size)
@@ -192,12 +198,19 @@ class NativeChannel(Channel):
         super().begin()
         self._count.value = 0
 
-    def hints(self) -> set[tuple[int, int, int]]:
-        """(width, constant, value) of the comparisons against constants that failed during the input."""
-        n = min(int(self._count.value), CMPLOG_ENTRIES)
-        entries = self._log[:n]
-        return {(int(w), int(c), int(v)) for c, v, w in zip(entries["constant"], entries["value"], entries["width"])
-                if w in (1, 2, 4, 8)}
+    def hints(self) -> bytes:
+        """The log of the input just run, raw: most inputs are never mutated again, so ``decode_hints``
+        turns it into hints only for those that are."""
+        return self._log[:min(int(self._count.value), CMPLOG_ENTRIES)].tobytes()
+
+
+def decode_hints(log: bytes) -> set[tuple[int, int, int]]:
+    """(width, constant, value) of the comparisons against constants that failed, from ``hints``."""
+    entries = np.frombuffer(log, dtype=_CMPLOG_ENTRY)
+    width = entries["width"]
+    keep = (width == 1) | (width == 2) | (width == 4) | (width == 8)
+    return set(zip(entries["width"][keep].tolist(), entries["constant"][keep].tolist(),
+                   entries["value"][keep].tolist()))
 
 
 _V8_ENTRY = np.dtype([("slot", ">u4"), ("hits", "u1")])
@@ -450,9 +463,10 @@ class CoverageAdapter(Adapter):
     def begin(self) -> None:
         self.channel.begin()
 
-    def hints(self) -> set[tuple[int, int, int]]:
-        """Input-to-state hints of the input just run (native programs with our runtime; else none)."""
-        return self.channel.hints() if isinstance(self.channel, NativeChannel) else set()
+    def hints(self) -> bytes:
+        """Input-to-state hints of the input just run, for ``decode_hints`` (native programs with our
+        runtime; else none)."""
+        return self.channel.hints() if isinstance(self.channel, NativeChannel) else b""
 
     def end(self) -> None:
         self.channel.end()
@@ -461,7 +475,8 @@ class CoverageAdapter(Adapter):
             print(f"harness: {for_terminal(self.name)}: {for_terminal(self.channel.problem)}; "
                   "fuzzing it without coverage from now on", file=sys.stderr)
         if self.seen is not None and self.channel.map is not None:
-            np.maximum(self.seen, self.channel.map.view(), out=self.seen)
+            edges = self.channel.map.edge_size  # what ``edges`` counts; the comparison feedback is libFuzzer's
+            np.maximum(self.seen[:edges], self.channel.map.view()[:edges], out=self.seen[:edges])
 
     @property
     def edges(self) -> int | None:

@@ -49,7 +49,7 @@ from .difffuzz import Key
 
 SCHEMA = "sframe-conformance-fuzz/v1"
 DICTIONARY = FUZZ / "dictionaries" / "program.dict"
-_STAT = re.compile(r"^#(\d+)\s+(\w+)\s+cov: (\d+) ft: (\d+) corp: (\d+)/\S+(?: .*?exec/s: (\d+))?")
+_STAT = re.compile(r"^#(\d+):?\s+(?:(\w+)\s+)?cov: (\d+) ft: (\d+) corp: (\d+)(?:/\S+)?(?: .*?exec/s: (\d+))?")
 
 
 @dataclass(frozen=True)
@@ -190,6 +190,9 @@ def run_driver(config: CampaignConfig, on_progress: Callable[[Live], None], log:
             live.execs, live.cpu, live.impls = _read_status(out)
             live.findings = len(list((out / "findings" / "raw").glob("*.json")))
             on_progress(live)
+            if config.stop_on_first and live.findings and config.jobs > 1:
+                os.killpg(proc.pid, signal.SIGINT)  # a fork-mode worker that stops does not stop the rest
+                proc.wait(10)
     except KeyboardInterrupt:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(10)

@@ -38,6 +38,7 @@ import dataclasses
 import json
 import os
 import random
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         with atheris.instrument_imports(include=["sframe_py"]):
             import sframe_py  # noqa: F401 - instrumented before anything else imports it
 
-    from ..adapters.coverage import CoverageAdapter, open_coverage_adapter
+    from ..adapters.coverage import CoverageAdapter, decode_hints, open_coverage_adapter
     from ..adapters.registry import Options
     from .coverage_program import MAX_INPUT, Executor, Plan, join_records, plan_steps, records
 
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     state: dict[str, Any] = {"execs": 0, "findings": 0, "last": 0.0, "registered": False,
                              "started": time.time(), "stop": bool(config.get("stop_on_first"))}
     registered = Registered()
-    hinted: dict[int, tuple[tuple[int, int, int], ...]] = {}
+    hinted: dict[int, bytes | tuple[tuple[int, int, int], ...]] = {}
     tried: dict[tuple[int, int], int] = {}
     status_path = out / f"status-{os.getpid()}.json"
 
@@ -196,11 +197,11 @@ def main(argv: list[str] | None = None) -> int:
         for a in adapters:
             a.end()
         state["execs"] += 1
-        hints = set().union(*(a.hints() for a in adapters))
-        if hints:
+        log = b"".join(a.hints() for a in adapters)
+        if log:
             if len(hinted) >= HINTED_INPUTS:
                 del hinted[next(iter(hinted))]
-            hinted[hash(data)] = tuple(h for h in hints if h[1] or h[0] < 8)
+            hinted[hash(data)] = log  # decoded by the first mutation of this input, if any
         found = executor.judge(steps, results)
         if found is not None:
             record(data, found.step, found.key)
@@ -216,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     def mutate(data: bytes, max_size: int, seed: int) -> bytes:
         rng = random.Random(seed)
         hints = hinted.get(hash(data))
+        if isinstance(hints, bytes):
+            hints = hinted[hash(data)] = tuple(h for h in decode_hints(hints) if h[1] or h[0] < 8)
         if hints and rng.random() < 0.25:
             replaced = input_to_state(data, hints, rng, tried)
             if replaced is not None:
@@ -251,6 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         return join_records(a[:cut_a] + b[cut_b:])[:max_out_size]
 
     fuzz_args = [argv[0], *argv[1:]]
+    if not getattr(sys, "frozen", False):
+        # libFuzzer's fork mode (--jobs) starts its workers by running argv[0] through the shell, without
+        # the config argument: name the interpreter, the module and the config (as ClusterFuzzLite does).
+        fuzz_args[0] = (f"SFRAME_FUZZ_CONFIG={shlex.quote(str(Path(config_path).resolve()))} "
+                        f"{shlex.quote(sys.executable)} -m harness.fuzz.coverage_driver")
     atheris.Setup(fuzz_args, test_one_input, custom_mutator=mutate, custom_crossover=crossover)
     try:
         atheris.Fuzz()

@@ -588,6 +588,7 @@ class PlannedStep:
     fields: dict[str, Any]
     suite: int | None = None  # for the oracle's dedup key
     creates: bool = False
+    allowance: Allowance | None = None  # what RFC 9605 lets differ here that the request alone does not show
 
 
 def _ratchet_kid(generation: int, bits: int, step: int) -> int:
@@ -617,9 +618,9 @@ def _frame(spec: FrameSpec, creator: Op | None, epochs: dict[int, bytes]) -> tup
 
 
 def fits(op: OnContext, creator: Op) -> bool:
-    """Does ``op`` act on the kind of context ``creator`` makes? Key ops on a ratchet or an MLS context
-    test the harness protocol's context types, not RFC 9605 (implementations differ there: a key added to
-    a ratchet context is refused by some, accepted by others), so an op takes the n-th context it fits."""
+    """Does ``op`` act on the kind of context ``creator`` makes? An op on a context of another kind still
+    runs (the checks that refuse it are code to reach), under ``Allowance.CONTEXT_KIND``: it tests the
+    harness protocol's context kinds, not RFC 9605, so accepting it is a note, never a disagreement."""
     if isinstance(op, (AddKeyOp, RemoveKeyOp)):
         return isinstance(creator, ContextNewOp)
     if isinstance(op, ContextEncryptOp):
@@ -647,14 +648,14 @@ def plan_steps(ops: Sequence[Op]) -> list[PlannedStep]:
             live[index_of[i]] = True
             continue
         if isinstance(op, OnContext):
-            fitting = [step for step in seen if fits(op, ops[creations[step]])]
-            if not fitting:
-                continue  # no context of its kind yet: the record does nothing
-            step = fitting[op.context % len(fitting)]
+            if not seen:
+                continue  # no context yet: the record does nothing
+            step = seen[op.context % len(seen)]
             creator = ops[creations[step]]
             if isinstance(op, FreeOp):
                 live[step] = False
-            steps.append(_on_context(op, Ctx(step), creator, epochs.setdefault(step, {})))
+            planned = _on_context(op, Ctx(step), creator, epochs.setdefault(step, {}))
+            steps.append(planned if fits(op, creator) else dataclasses.replace(planned, allowance=Allowance.CONTEXT_KIND))
         elif isinstance(op, Stateless):
             x = op.recipe
             steps.append(PlannedStep(x.op, x.request().fields, x.suite if x.op in ("encrypt", "decrypt") else None))
@@ -777,11 +778,14 @@ class Executor:
         """The first step whose answers disagree, by difffuzz's oracle and RFC 9605's allowances. After an
         allowed split (one implementation refused what another did, as the RFC lets it) the implementations'
         states differ, so the rest of the program is not compared: notes are never disagreements, and neither
-        are their consequences."""
+        are their consequences. An op on a context of another kind that any implementation accepted ends the
+        comparison too: what that context does next is the implementation's own, not RFC 9605's."""
         for i, step in enumerate(steps):
+            given = {name: answers[i] for name, answers in results.items()}
+            if step.allowance is Allowance.CONTEXT_KIND and any(r.ok for r in given.values()):
+                return None
             request = Request(step.op, {**step.fields, "suite": step.suite})
-            key = compare(step.op, step.suite, {name: answers[i] for name, answers in results.items()},
-                          refusal(request) or either_way(request))
+            key = compare(step.op, step.suite, given, step.allowance or refusal(request) or either_way(request))
             if key is not None and not key.is_note:
                 return Disagreement(i, key)
             if key is not None and key.how != Allowance.ERROR_CLASS.value:

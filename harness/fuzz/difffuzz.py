@@ -32,6 +32,7 @@ it against that implementation passes and against the odd one out fails.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import random
@@ -90,6 +91,13 @@ def boundary_u64(rng: random.Random) -> int:
     return rng.getrandbits(rng.randrange(1, 65))
 
 
+@functools.lru_cache(maxsize=4096)
+def _reference_frame(suite: int, base_key: bytes, kid: int, ctr: int, metadata: bytes, plaintext: bytes) -> bytes:
+    """The reference's frame. Cached: a mutated program repeats most of its parent's frames, and frames
+    are a pure function of these fields."""
+    return sframe_py.encrypt(suite, base_key, kid, ctr, metadata, plaintext)
+
+
 @dataclass(frozen=True)
 class Recipe:
     """How one request is built. Shrinking edits these fields, never the raw request."""
@@ -107,7 +115,7 @@ class Recipe:
 
     def _valid_frame(self) -> bytes:
         try:
-            return sframe_py.encrypt(self.suite, self.base_key, self.kid, self.ctr, self.metadata, self.plaintext)
+            return _reference_frame(self.suite, self.base_key, self.kid, self.ctr, self.metadata, self.plaintext)
         except sframe_py.SFrameError:
             return self.data  # a suite the reference lacks: fall back to the raw bytes
 

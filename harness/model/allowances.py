@@ -5,7 +5,8 @@ the sentence a report shows for it. A function answers "does the RFC allow
 this, for this request or input?" and never grades; ``grading``, the interop
 matrix and difffuzz ask it. A check that catches a real bug is never loosened
 here: an allowance names one input class (the last CTR value, a base_key
-length no vector uses, a non-minimal header), never an op or a suite.
+length no vector uses, a non-minimal header, a context of another kind), never
+an op or a suite.
 
 The catalogue marks its own allowed steps in the vector data (``Step.may_fail``
 and ``Step.reason``); the reasons below are the defaults for the same classes.
@@ -31,6 +32,9 @@ NON_MINIMAL_HEADER = ("RFC 9605 requires senders to encode KID and CTR minimally
                       "to reject a non-minimal header: accepting and rejecting are both conformant (HDR-07)")
 ERROR_CLASS = ("RFC 9605 requires a failed frame to be discarded (§4.4.4), not which error is reported: another "
                "error class is conformant")
+CONTEXT_KIND = ("an op on a context of another kind than it takes (a key added to a ratchet context, context_encrypt "
+                "on a ratchet receiver) tests the harness protocol's context kinds, which RFC 9605 does not define: "
+                "accepting and refusing it are both conformant to RFC 9605 (PROTOCOL.md asks for invalid_argument)")
 ACCEPTABLE = "RFC 9605 allows both accepting and rejecting this input"
 REFUSAL = "RFC 9605 allows this step to be refused"
 
@@ -44,6 +48,7 @@ class Allowance(str, Enum):
     BASE_KEY_LENGTH = "base-key-policy"
     NON_MINIMAL_HEADER = "non-minimal-header"
     ERROR_CLASS = "error-class"
+    CONTEXT_KIND = "context-kind"
 
     @property
     def reason(self) -> str:
@@ -51,7 +56,8 @@ class Allowance(str, Enum):
 
 
 _REASONS = {Allowance.CTR_LAST: CTR_LAST, Allowance.BASE_KEY_LENGTH: BASE_KEY_LENGTH,
-            Allowance.NON_MINIMAL_HEADER: NON_MINIMAL_HEADER, Allowance.ERROR_CLASS: ERROR_CLASS}
+            Allowance.NON_MINIMAL_HEADER: NON_MINIMAL_HEADER, Allowance.ERROR_CLASS: ERROR_CLASS,
+            Allowance.CONTEXT_KIND: CONTEXT_KIND}
 
 
 def base_key_length_allowed(suite: object, length: int) -> bool:

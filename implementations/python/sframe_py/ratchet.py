@@ -3,8 +3,9 @@
 A sender's base_key moves forward one HKDF step at a time; the step travels in
 the low R bits of the KID, the generation above them. A receiver keeps the keys
 of a window of recent steps so that reordered frames still decrypt, derives
-forward when a newer step shows up, and forgets old steps only once a newer
-frame has authenticated (a forged KID must not make it drop keys).
+forward when a newer step shows up (at most MAX_RATCHET_STEPS ahead, as the C
+implementation), and forgets old steps only once a newer frame has
+authenticated (a forged KID must not make it drop keys).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .context import Context, Decrypted
-from .errors import InvalidArgumentError, KeyUsageError, UnknownKidError
-from .header import check_u64, parse_header
+from .errors import AuthenticationError, InvalidArgumentError, KeyUsageError, UnknownKidError
+from .header import U64_MAX, check_u64, parse_header
 from .kdf import hkdf_expand, hkdf_extract
 from .suites import CipherSuite
 
@@ -134,7 +135,13 @@ class RatchetReceiver:
         if self._kept(bits) is not None:
             return Decrypted(header, self.context.open(header, metadata, ciphertext))
         c = self._window.newest
-        target = c + (bits - c) % self.layout.modulus
+        ahead = (bits - c) % self.layout.modulus
+        if ahead > MAX_RATCHET_STEPS or c + ahead > U64_MAX:
+            # Only a KID field of more than 16 bits reaches this far: no key we are willing to derive
+            # (a forged KID would otherwise cost up to 2^63 HKDF steps) authenticates the frame.
+            raise AuthenticationError(f"KID {header.kid} is {ahead} ratchet steps ahead, past the "
+                                      f"{MAX_RATCHET_STEPS} this receiver derives")
+        target = c + ahead
         chain = {c: self._window.keys[c]}
         for s in range(c + 1, target + 1):
             chain[s] = ratchet_step(self.context.suite, chain[s - 1])

@@ -122,6 +122,19 @@ def test_a_short_campaign_grows_the_corpus_reports_lines_and_resumes(tmp_path, c
 
 
 @needs_cov
+def test_fork_mode_runs_workers_that_share_the_corpus(tmp_path):
+    """--jobs 2: libFuzzer re-runs the driver through the shell for each worker, and their figures add up."""
+    out = tmp_path / "campaign"
+    assert main(["fuzz", "--impl", "python", "--impl", "c", "--max-time", "12", "--seed", "3", "--jobs", "2",
+                 "--out", str(out), "--no-report", "-q"]) == 0
+    index = json.loads((out / "index.json").read_text())
+    workers = [json.loads(p.read_text()) for p in out.glob("status-*.json")]
+    assert sum(1 for w in workers if w["execs"]) >= 2  # the workers ran inputs, not only the outer process
+    assert index["execs"] > 100 and index["corpus"] > 0 and not index["findings"]
+    assert {i["name"]: i for i in index["implementations"]}["c-cov"]["edges"] > 300
+
+
+@needs_cov
 @pytest.mark.skipif(planted.available() is not None, reason=str(planted.available()))
 def test_finds_a_bug_behind_four_byte_comparisons_that_random_difffuzz_misses(tmp_path, capsys):
     server = planted.build(tmp_path / "planted")

@@ -98,3 +98,46 @@ def test_a_disagreement_shrinks_to_a_reproducer_that_replays():
     loaded = repro_to_case(case_to_repro(case))
     assert [s.request.op for s in loaded.steps] == ["context_new", "context_add_key", "context_decrypt"]
     assert loaded.steps[2].output["plaintext"] == b"abc"
+
+
+class KeysOnAnyContext(PythonAdapter):
+    """sframe_py, except that it accepts context_add_key on a ratchet sender (the harness protocol says
+    invalid_argument; RFC 9605 defines no such context kinds) and then encrypts under the added key wrongly."""
+
+    def __init__(self) -> None:
+        super().__init__("lenient")
+        self.ratchets: set[str] = set()
+
+    def handle(self, request: Request) -> Response:
+        if request.op == "context_add_key" and request.fields["ctx"] in self.ratchets:
+            return Response(True, {})
+        response = super().handle(request)
+        if request.op == "ratchet_sender_new" and response.ok:
+            self.ratchets.add(response.fields["ctx"])
+        if request.op == "context_encrypt" and response.ok and request.fields["ctx"] in self.ratchets:
+            return Response(True, {**response.fields, "ciphertext": b"\x00" + response.fields["ciphertext"]})
+        return response
+
+
+def test_ops_on_a_context_of_another_kind_run_and_accepting_them_is_never_a_disagreement():
+    """Wrong-kind ops reach the checks that refuse them; a shim that takes one is noted, not accused, and
+    what its context does afterwards is not compared."""
+    ops = [cp.RatchetNewOp(False, 4, 1, 4), cp.AddKeyOp(0, 9, True), cp.ContextEncryptOp(0, 9, b"", b"hi"),
+           cp.ContextNewOp(4), cp.AdvanceOp(1)]
+    steps = cp.plan_steps(ops)
+    kinds = {s.op: s.allowance for s in steps}
+    assert kinds["context_add_key"] is cp.Allowance.CONTEXT_KIND and kinds["ratchet_advance"] is cp.Allowance.CONTEXT_KIND
+    assert kinds["context_encrypt"] is None  # a ratchet sender does encrypt
+    python, lenient = PythonAdapter(), KeysOnAnyContext()
+    executor = cp.Executor([python, lenient])
+    try:
+        results = executor.run(steps)
+        assert results["python"][2].error == "invalid_argument" and results["lenient"][2].ok
+        assert executor.judge(steps, results) is None
+        # The same wrong encryption on a context of the right kind is a disagreement.
+        ops = [cp.RatchetNewOp(False, 4, 1, 4), cp.ContextEncryptOp(0, None, b"", b"hi")]
+        steps = cp.plan_steps(ops)
+        found = executor.judge(steps, executor.run(steps))
+        assert found is not None and found.key.how == "output"
+    finally:
+        executor.close()

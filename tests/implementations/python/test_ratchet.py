@@ -94,3 +94,16 @@ def test_receiver_starting_later_and_other_generations():
     with pytest.raises(UnknownKidError):
         rx.decrypt_frame(b"", _frame(6, bits=4, generation=2))
     assert parse_header(_frame(6, bits=4)).kid in [KidLayout(3, 4).kid(s) for s in rx.steps]
+
+
+def test_receiver_refuses_a_jump_past_the_derivation_bound_without_deriving():
+    """A forged KID in a 40-bit step field would cost up to 2^40 HKDF steps; beyond MAX_RATCHET_STEPS the
+    frame is auth_failed at once (as in C), and a jump within the bound is still followed."""
+    from sframe_py.ratchet import MAX_RATCHET_STEPS
+
+    sender, receiver = RatchetSender(4, KEY, 0, 40), RatchetReceiver(4, KEY, 0, 40)
+    for _ in range(MAX_RATCHET_STEPS):
+        sender.advance()
+    with pytest.raises(AuthenticationError, match="ratchet steps ahead"):
+        receiver.decrypt_frame(b"", encrypt(4, KEY, (1 << 39) + 5, 0, b"", b"x"))
+    assert receiver.decrypt_frame(b"", sender.encrypt(None, b"", b"far")).plaintext == b"far"  # 65,536 ahead
