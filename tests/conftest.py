@@ -1,15 +1,20 @@
 """Shared fixtures, and one rule for tests that need headless Chromium.
 
-Rule: a test marked ``browser`` (pytest.mark.browser, on the test or its
+Rules: a test marked ``browser`` (pytest.mark.browser, on the test or its
 module) runs where Chromium and Playwright are installed; elsewhere it is
 skipped with the one-line reason (how to install Chromium), except in CI
 (``CI`` set), where a skip would hide the browser tests: there it fails.
+Ctrl-C (SIGINT) is a real KeyboardInterrupt in this process and its children,
+even when the suite was started in the background (``make test &``), where the
+shell leaves SIGINT ignored and every child would inherit that: the interrupt
+tests send SIGINT and must see it handled.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +22,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RFC_VECTORS = ROOT / "vectors" / "rfc9605"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # An ignored disposition survives exec; a handler does not (children start with the default, and
+    # CPython turns that into KeyboardInterrupt).
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(tryfirst=True)  # before fixtures start a browser
