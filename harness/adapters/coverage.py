@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
 import json
 import os
 import shutil
@@ -94,13 +95,13 @@ class CounterMap:
         self.address = ctypes.addressof(self._buffer)
 
     def view(self) -> np.ndarray[Any, np.dtype[np.uint8]]:
+        return self._array
+
+    @functools.cached_property
+    def _array(self) -> np.ndarray[Any, np.dtype[np.uint8]]:
         # Made once (the address never changes): as_array costs more than the maximum over the map
         # that every input does with it.
-        view: np.ndarray[Any, np.dtype[np.uint8]] | None = self.__dict__.get("_view")
-        if view is None:
-            view = self.__dict__["_view"] = np.ctypeslib.as_array(
-                (ctypes.c_uint8 * self.size).from_address(self.address))
-        return view
+        return np.ctypeslib.as_array((ctypes.c_uint8 * self.size).from_address(self.address))
 
     def clear(self) -> None:
         ctypes.memset(self.address, 0, self.size)
@@ -209,7 +210,7 @@ def decode_hints(log: bytes) -> set[tuple[int, int, int]]:
     entries = np.frombuffer(log, dtype=_CMPLOG_ENTRY)
     width = entries["width"]
     keep = (width == 1) | (width == 2) | (width == 4) | (width == 8)
-    return set(zip(entries["width"][keep].tolist(), entries["constant"][keep].tolist(),
+    return set(zip(width[keep].tolist(), entries["constant"][keep].tolist(),
                    entries["value"][keep].tolist()))
 
 

@@ -166,10 +166,12 @@ class PythonAdapter(Adapter):
             raise InvalidArgumentError(f"context {f['ctx']!r} is a {type(state).__name__}, not for this op")
         return state
 
-    def _key_context(self, f: Fields) -> KeyContext:
+    def _key_context(self, f: Fields, sending: bool = False) -> KeyContext:
         state = self._lookup(f)
         if isinstance(state, MlsContext):
             raise InvalidArgumentError(f"context {f['ctx']!r} is an MlsContext: use the mls_* ops")
+        if sending and isinstance(state, RatchetReceiver):  # PROTOCOL.md: a context of another kind
+            raise InvalidArgumentError(f"context {f['ctx']!r} is a RatchetReceiver: receivers only decrypt")
         return state
 
     def _context_new(self, f: Fields) -> Fields:
@@ -194,10 +196,7 @@ class PythonAdapter(Adapter):
 
     def _context_encrypt(self, f: Fields) -> Fields:
         metadata, plaintext = _need(f, "metadata", "plaintext")
-        ctx = self._key_context(f)
-        if isinstance(ctx, RatchetReceiver):  # PROTOCOL.md: a context of another kind, as c and js say
-            raise InvalidArgumentError(f"context {f['ctx']!r} is a RatchetReceiver: receivers only decrypt")
-        ciphertext = ctx.encrypt(f.get("kid"), metadata, plaintext)
+        ciphertext = self._key_context(f, sending=True).encrypt(f.get("kid"), metadata, plaintext)
         return {"ciphertext": ciphertext, "ctr": parse_header(ciphertext).ctr}
 
     def _context_decrypt(self, f: Fields) -> Fields:

@@ -72,14 +72,6 @@ def seconds(text: str) -> float:
     return value
 
 
-def whole_seconds(text: str) -> int:
-    """An argparse type: a whole number of seconds, at least 1 (tools such as libFuzzer take no fractions)."""
-    value = seconds(text)
-    if value != int(value):
-        raise argparse.ArgumentTypeError(f"must be a whole number of seconds, got {text!r}")
-    return int(value)
-
-
 def count(text: str) -> int:
     """An argparse type: a whole number >= 1."""
     try:

@@ -276,7 +276,3 @@ def _binary(spec: str) -> Path | None:
         found = shutil.which(argv[0]) if argv else None
         return Path(found or argv[0]) if argv else None
     return None
-
-
-def c_library_lines() -> list[Path]:
-    return [IMPLEMENTATIONS / "c" / name for name in C_LIBRARY]

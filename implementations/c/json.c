@@ -485,16 +485,6 @@ bad:
     return 0;
 }
 
-const json_member *json_get(const json_object *obj, const char *key)
-{
-    size_t k, l = strlen(key);
-    for (k = 0; k < obj->n; k++) {
-        if (obj->m[k].key_len == l && memcmp(obj->m[k].key, key, l) == 0)
-            return &obj->m[k];
-    }
-    return NULL;
-}
-
 /* ------------------------------------------------------------------ */
 /* Writer                                                              */
 /* ------------------------------------------------------------------ */

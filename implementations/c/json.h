@@ -49,7 +49,6 @@ typedef struct {
 int json_parse_object(const char *text, size_t len, json_object *obj,
                       const char **err);
 void json_object_free(json_object *obj);
-const json_member *json_get(const json_object *obj, const char *key);
 
 /* Output buffer. Any allocation failure sets failed; later calls no-op. */
 typedef struct {
